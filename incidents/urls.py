@@ -1,0 +1,10 @@
+from django.urls import path
+
+from incidents import views
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("incidents/", views.incident_list, name="list"),
+    path("plan/", views.plan, name="plan"),
+]

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from irp_site.groups import is_plan_owner
+
+NAVIGATION = (
+    ("Incidents", "incidents:list"),
+    ("On-call", "oncall:now"),
+    ("Postmortems", "postmortems:list"),
+    ("Status page", "status:page"),
+    ("Plan", "incidents:plan"),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    if not request.user.is_authenticated:
+        return {}
+    items = [{"label": label, "url": reverse(name)} for label, name in NAVIGATION]
+    if request.user.is_staff or is_plan_owner(request.user):
+        items.append({"label": "Admin", "url": reverse("admin:index")})
+    for item in items:
+        item["current"] = request.path.startswith(item["url"]) and item["url"] != "/"
+    return {"navigation": items}

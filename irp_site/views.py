@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from irp_site.heartbeats import heartbeat_checks
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = {"ok": True, "vendor": connection.vendor}
+    except DatabaseError as error:
+        checks["database"] = {"ok": False, "message": f"database unreachable: {error.__class__.__name__}"}
+    if checks["database"]["ok"]:
+        try:
+            checks.update(heartbeat_checks())
+        except DatabaseError as error:
+            checks["database"] = {"ok": False, "message": f"database error: {error.__class__.__name__}"}
+    failing = sorted(name for name, check in checks.items() if not check["ok"])
+    if failing:
+        body = {"status": "unhealthy", "failing": failing, "checks": checks}
+        return JsonResponse(body, status=503)
+    return JsonResponse({"status": "ok", "checks": checks})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("incidents:plan")
