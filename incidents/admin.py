@@ -14,7 +14,9 @@ from incidents.models import ResponsePlan, Role, Service, SeverityLevel
 from oncall.admin import TeamAdmin
 from oncall.models import Team
 
-HUMAN_DURATIONS = {models.DurationField: {"form_class": HumanDurationField}}
+HUMAN_DURATIONS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.DurationField: {"form_class": HumanDurationField}
+}
 
 
 class SeverityLevelInline(admin.TabularInline):
@@ -64,7 +66,10 @@ class SeverityLevelAdmin(admin.ModelAdmin):
     formfield_overrides = HUMAN_DURATIONS
     fieldsets = [
         (None, {"fields": ["name", "title", "rank", "impact_criteria"]}),
-        ("Response targets", {"fields": ["pages_responders", "ack_window", "resolution_target_kind", "resolution_target"]}),
+        (
+            "Response targets",
+            {"fields": ["pages_responders", "ack_window", "resolution_target_kind", "resolution_target"]},
+        ),
         ("Communication cadence", {"fields": ["internal_update_interval", "status_page_update_interval"]}),
         ("Review", {"fields": ["postmortem_required", "postmortem_due_business_days", "review_practice"]}),
     ]
@@ -111,7 +116,6 @@ class ServiceInline(admin.TabularInline):
     extra = 0
     fields = ["name", "criticality", "in_scope"]
     show_change_link = True
-
 
 
 # The team page lists the services the team owns; incidents knows services, on-call does not.

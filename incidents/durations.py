@@ -51,7 +51,7 @@ def parse_duration_text(text: str) -> timedelta:
     position = 0
     for match in _PART.finditer(cleaned):
         if cleaned[position : match.start()].strip():
-            raise ValueError(f"cannot read {cleaned[position:match.start()].strip()!r}")
+            raise ValueError(f"cannot read {cleaned[position : match.start()].strip()!r}")
         unit = match.group(2)
         if unit not in _UNITS:
             raise ValueError(f"unknown unit {unit!r}")

@@ -160,8 +160,7 @@ class SeverityLevel(models.Model):
                 name="internal_update_interval_positive",
             ),
             models.CheckConstraint(
-                condition=Q(status_page_update_interval__isnull=True)
-                | Q(status_page_update_interval__gt=timedelta(0)),
+                condition=Q(status_page_update_interval__isnull=True) | Q(status_page_update_interval__gt=timedelta(0)),
                 name="status_page_update_interval_positive",
             ),
             models.CheckConstraint(
@@ -179,9 +178,7 @@ class SeverityLevel(models.Model):
         if self.resolution_target_kind == self.ResolutionTarget.DURATION and not self.resolution_target:
             errors["resolution_target"] = "Give the time to resolve, or choose another kind of target."
         if self.resolution_target_kind != self.ResolutionTarget.DURATION and self.resolution_target:
-            errors["resolution_target"] = (
-                f"Leave empty: the target is '{self.get_resolution_target_kind_display()}'."
-            )
+            errors["resolution_target"] = f"Leave empty: the target is '{self.get_resolution_target_kind_display()}'."
         if self.postmortem_required and not self.postmortem_due_business_days:
             errors["postmortem_due_business_days"] = "Say within how many business days the postmortem is due."
         if not self.postmortem_required and self.postmortem_due_business_days:

@@ -35,9 +35,7 @@ class IRPAdminSite(admin.AdminSite):
         apps = super().get_app_list(request, app_label)
         if app_label is not None:
             return apps
-        models = {
-            f"{app['app_label']}.{model['object_name']}": (app, model) for app in apps for model in app["models"]
-        }
+        models = {f"{app['app_label']}.{model['object_name']}": (app, model) for app in apps for model in app["models"]}
         grouped: list[dict[str, Any]] = []
         for section, names in SECTIONS:
             entries = [models.pop(name) for name in names if name in models]

@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 # 100 years: beyond this a duration is a typo, and timedelta overflows not far above.
 MAX_DURATION_SECONDS = 100 * 365 * 86400
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class DurationSecondsField(serializers.IntegerField):
+class DurationSecondsField(serializers.Field):
     """A duration as a whole number of seconds in JSON, a timedelta in Python."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_DURATION_SECONDS)
+    default_error_messages = {
+        "invalid": "A whole number of seconds is required.",
+        "too_short": "Must be at least {minimum} second(s).",
+        "too_long": "Must be at most {maximum} seconds (100 years).",
+    }
+
+    def __init__(self, *, minimum: int = 1, maximum: int = MAX_DURATION_SECONDS, **kwargs: Any) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
         super().__init__(**kwargs)
 
-    def to_representation(self, value: timedelta) -> int:
+    def to_representation(self, value: Any) -> int:
         return int(value.total_seconds())
 
-    def to_internal_value(self, data: Any) -> timedelta:
-        return timedelta(seconds=super().to_internal_value(data))
+    def to_internal_value(self, data: Any) -> Any:
+        if (
+            isinstance(data, bool)
+            or not isinstance(data, int | str)
+            or not re.fullmatch(r"-?\d{1,30}", str(data).strip())
+        ):
+            self.fail("invalid")
+        seconds = int(str(data).strip())
+        if seconds < self.minimum:
+            self.fail("too_short", minimum=self.minimum)
+        if seconds > self.maximum:
+            self.fail("too_long", maximum=self.maximum)
+        return timedelta(seconds=seconds)
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -39,7 +57,7 @@ class ModelCleanSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        model = self.Meta.model
+        model: Any = self.Meta.model
         candidate = copy.copy(self.instance) if self.instance is not None else model()
         many_to_many = {field.name for field in model._meta.many_to_many}
         for name, value in attrs.items():

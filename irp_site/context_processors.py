@@ -19,7 +19,7 @@ NAVIGATION = (
 def navigation(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {}
-    items = [{"label": label, "url": reverse(name)} for label, name in NAVIGATION]
+    items: list[dict[str, Any]] = [{"label": label, "url": reverse(name)} for label, name in NAVIGATION]
     if request.user.is_staff or is_plan_owner(request.user):
         items.append({"label": "Admin", "url": reverse("admin:index")})
     for item in items:

@@ -30,8 +30,11 @@ PLAN_MODELS = (
 
 # Everybody in a group may view every IRP model; these are the extra write permissions.
 WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    PLAN_OWNERS: tuple(f"{model}.{action}" for model in PLAN_MODELS for action in ("add", "change", "delete"))
-    + ("auth.view_user", "auth.view_group"),
+    PLAN_OWNERS: (
+        *(f"{model}.{action}" for model in PLAN_MODELS for action in ("add", "change", "delete")),
+        "auth.view_user",
+        "auth.view_group",
+    ),
     RESPONDERS: (),
     STAKEHOLDERS: (),
 }

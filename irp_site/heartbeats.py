@@ -46,9 +46,7 @@ def _beat_forever(stop: threading.Event) -> None:
 def _start_worker_heartbeat(sender: Any, proc_name: str, **kwargs: Any) -> None:
     # Runs inside each django-q2 worker process as it spawns: a worker that dies takes its
     # heartbeat with it, and the cluster's replacement starts a new one.
-    thread = threading.Thread(
-        target=_beat_forever, args=(threading.Event(),), name="irp-heartbeat", daemon=True
-    )
+    thread = threading.Thread(target=_beat_forever, args=(threading.Event(),), name="irp-heartbeat", daemon=True)
     thread.start()
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 
 from django.conf import settings
 from django.db import models
@@ -21,9 +20,7 @@ class Heartbeat(models.Model):
     beat_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "instance"], name="heartbeat_one_row_per_process")
-        ]
+        constraints = [models.UniqueConstraint(fields=["kind", "instance"], name="heartbeat_one_row_per_process")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.instance}"

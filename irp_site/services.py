@@ -5,13 +5,13 @@ import secrets
 import socket
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from irp_site.models import TOKEN_PREFIX, ApiToken, Heartbeat, hash_token
 
 
-def api_token_issue(user: AbstractBaseUser, *, name: str = "") -> tuple[ApiToken, str]:
+def api_token_issue(user: User, *, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for `user`; the raw secret is returned once and never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, token_hash=hash_token(raw), hint=raw[:12])

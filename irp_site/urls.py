@@ -16,6 +16,7 @@ router.register("roles", RoleViewSet)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/plan/", ResponsePlanView.as_view(), name="api-plan"),

@@ -8,8 +8,12 @@ from oncall.models import Team
 
 
 class TeamSerializer(ModelCleanSerializer):
-    manager = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), allow_null=True, required=False)
-    members = serializers.PrimaryKeyRelatedField(many=True, queryset=User.objects.filter(is_active=True), required=False)
+    manager = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True, required=False
+    )
+    members = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.filter(is_active=True), required=False
+    )
 
     class Meta:
         model = Team

@@ -13,5 +13,9 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates accounts with a published password; it only runs with DEBUG=1.")
         created = seed_demo_organisation()
-        self.stdout.write("Loaded the demo organisation Acme." if created else "The demo organisation is already loaded.")
-        self.stdout.write(f"Sign in as {DEMO_PLAN_OWNER} / {DEMO_PASSWORD} (plan owner; every demo person has that password).")
+        self.stdout.write(
+            "Loaded the demo organisation Acme." if created else "The demo organisation is already loaded."
+        )
+        self.stdout.write(
+            f"Sign in as {DEMO_PLAN_OWNER} / {DEMO_PASSWORD} (plan owner; every demo person has that password)."
+        )

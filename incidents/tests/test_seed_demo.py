@@ -1,0 +1,38 @@
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from incidents.models import ResponsePlan, Service
+from oncall.models import Team
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_loads_acme_once(settings: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
+    settings.DEBUG = True  # type: ignore[attr-defined]
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    output = capsys.readouterr().out
+    assert "Sign in as alex / irp-demo" in output
+    assert "already loaded" in output
+    assert 12 <= User.objects.count() <= 15
+    assert Team.objects.count() == 3
+    assert all(team.manager_id for team in Team.objects.all())
+    assert Service.objects.count() == 6
+    assert len(set(Service.objects.values_list("criticality", flat=True))) >= 3
+    plan = ResponsePlan.objects.current()
+    assert plan.organisation_name == "Acme"
+    assert plan.owner is not None
+    assert plan.owner.username == "alex"
+    alex = User.objects.get(username="alex")
+    assert alex.check_password("irp-demo")
+
+
+def test_seed_demo_refuses_to_run_in_production(settings: pytest.FixtureRequest) -> None:
+    settings.DEBUG = False  # type: ignore[attr-defined]
+
+    with pytest.raises(CommandError, match="only runs with DEBUG=1"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
