@@ -59,6 +59,7 @@ class ResponsePlan(models.Model):
 
     class Meta:
         verbose_name = "response plan"
+        verbose_name_plural = "response plan"
         constraints = [
             models.CheckConstraint(condition=Q(pk=1), name="response_plan_is_a_singleton"),
             models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="review_interval_positive"),

@@ -32,6 +32,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'response plan',
+                'verbose_name_plural': 'response plan',
             },
         ),
         migrations.CreateModel(

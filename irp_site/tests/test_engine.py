@@ -6,7 +6,8 @@ import pytest
 from irp_site import engine
 from irp_site.models import Heartbeat
 
-pytestmark = pytest.mark.django_db
+# The engine runs in autocommit and recycles its connection each tick, as it does in production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
