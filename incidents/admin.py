@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import CheckboxSelectMultiple
@@ -10,7 +10,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from incidents.durations import HumanDurationField, format_duration
-from incidents.models import ResponsePlan, Role, Service, SeverityLevel
+from incidents.models import (
+    Alert,
+    ChangeEvent,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    ResponsePlan,
+    Role,
+    RoutingRule,
+    Service,
+    SeverityLevel,
+    Silence,
+    TimelineEntry,
+)
+from incidents.services.integrations import integration_rotate_key
 from oncall.admin import TeamAdmin
 from oncall.models import Team
 
@@ -125,3 +139,138 @@ admin.site.unregister(Team)
 @admin.register(Team)
 class TeamWithServicesAdmin(TeamAdmin):
     inlines = [ServiceInline]
+
+
+# --- Ingestion and incidents ---------------------------------------------------------------------
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "service", "kind", "rate_limit_per_minute", "auto_resolve", "created_at"]
+    list_filter = ["kind", "auto_resolve"]
+    list_select_related = ["service"]
+    search_fields = ["name", "service__name"]
+    autocomplete_fields = ["service"]
+    readonly_fields = ["key", "url", "created_at", "key_rotated_at"]
+    fields = [
+        "name",
+        "service",
+        "kind",
+        "rate_limit_per_minute",
+        "auto_resolve",
+        "url",
+        "key",
+        "created_at",
+        "key_rotated_at",
+    ]
+    actions = ["rotate_keys"]
+
+    @admin.display(description="Send alerts to")
+    def url(self, obj: Integration) -> str:
+        return obj.url if obj.pk else "—"
+
+    @admin.action(description="Rotate the keys of the selected integrations")
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        for integration in queryset:
+            integration_rotate_key(integration)
+        self.message_user(request, f"Rotated {queryset.count()} key(s); the old keys no longer work.", messages.SUCCESS)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "enabled", "integration", "set_service", "set_severity", "suppress"]
+    list_editable = ["position", "enabled"]
+    list_filter = ["enabled", "suppress", "set_severity"]
+    list_select_related = ["integration", "set_service", "set_severity"]
+    search_fields = ["name"]
+    autocomplete_fields = ["integration", "set_service"]
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["title", "starts_at", "ends_at", "public"]
+    list_filter = ["public", "services"]
+    search_fields = ["title", "description"]
+    autocomplete_fields = ["services"]
+    date_hierarchy = "starts_at"
+    exclude = ["created_by"]
+
+    def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ["comment", "service", "starts_at", "ends_at"]
+    list_select_related = ["service"]
+    search_fields = ["comment"]
+    autocomplete_fields = ["service"]
+    exclude = ["created_by"]
+
+    def save_model(self, request: HttpRequest, obj: Silence, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    fields = readonly_fields = (
+        "key",
+        "status",
+        "summary",
+        "severity",
+        "occurrences",
+        "first_received_at",
+        "resolved_at",
+    )
+    can_delete = False
+    show_change_link = True
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    extra = 0
+    fields = readonly_fields = ("at", "kind", "actor", "actor_label", "message")
+    can_delete = False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "status", "severity", "service", "alert_count", "created_at"]
+    list_filter = ["status", "severity", "service", "is_drill"]
+    list_select_related = ["severity", "service"]
+    search_fields = ["title", "dedup_key"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in Incident._meta.fields]
+    inlines = [AlertInline, TimelineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # incidents open from alerts or the declare page, never as raw rows
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["summary", "status", "severity", "service", "occurrences", "last_received_at"]
+    list_filter = ["status", "severity", "service"]
+    list_select_related = ["service"]
+    search_fields = ["summary", "key"]
+    readonly_fields = [field.name for field in Alert._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(admin.ModelAdmin):
+    list_display = ["summary", "service", "source", "timestamp"]
+    list_filter = ["service"]
+    list_select_related = ["service"]
+    search_fields = ["summary", "source"]
+    readonly_fields = [field.name for field in ChangeEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

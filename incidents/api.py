@@ -1,9 +1,30 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from incidents.models import ResponsePlan, Role, Service, SeverityLevel
+from incidents.models import (
+    Alert,
+    ChangeEvent,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    ResponsePlan,
+    Role,
+    RoutingRule,
+    Service,
+    SeverityLevel,
+    Silence,
+)
+from incidents.services.integrations import integration_rotate_key
+from incidents.services.lifecycle import TransitionNotAllowed, incident_transition
 from irp_site.api import DurationSecondsField, ModelCleanSerializer
+from irp_site.permissions import InIRPGroup
 
 
 class ResponsePlanSerializer(ModelCleanSerializer):
@@ -69,7 +90,9 @@ class RoleSerializer(ModelCleanSerializer):
 class ServiceSerializer(ModelCleanSerializer):
     class Meta:
         model = Service
-        fields = ["id", "name", "description", "owner_team", "criticality", "in_scope"]
+        fields = ["id", "name", "description", "owner_team", "criticality", "in_scope", "flap_grace_period_seconds"]
+
+    flap_grace_period_seconds = DurationSecondsField(source="flap_grace_period", minimum=0, required=False)
 
 
 class ResponsePlanView(generics.RetrieveUpdateAPIView):
@@ -100,3 +123,219 @@ class ServiceViewSet(viewsets.ModelViewSet):
     queryset = Service.objects.select_related("owner_team")
     serializer_class = ServiceSerializer
     filterset_fields = ["owner_team", "criticality", "in_scope"]
+
+
+# --- Ingestion and incidents ---------------------------------------------------------------------
+
+
+class IntegrationSerializer(ModelCleanSerializer):
+    url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "name",
+            "service",
+            "kind",
+            "key",
+            "url",
+            "rate_limit_per_minute",
+            "auto_resolve",
+            "created_at",
+            "key_rotated_at",
+        ]
+        read_only_fields = ["key", "created_at", "key_rotated_at"]
+
+
+class IntegrationViewSet(viewsets.ModelViewSet):
+    queryset = Integration.objects.select_related("service")
+    serializer_class = IntegrationSerializer
+    filterset_fields = ["service", "kind"]
+
+    @extend_schema(request=None, responses=IntegrationSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-key")
+    def rotate_key(self, request: Request, pk: str | None = None) -> Response:
+        integration = integration_rotate_key(self.get_object())
+        return Response(self.get_serializer(integration).data)
+
+
+class RoutingRuleSerializer(ModelCleanSerializer):
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "id",
+            "name",
+            "position",
+            "enabled",
+            "integration",
+            "match",
+            "conditions",
+            "set_service",
+            "set_severity",
+            "add_labels",
+            "suppress",
+        ]
+
+
+class RoutingRuleViewSet(viewsets.ModelViewSet):
+    queryset = RoutingRule.objects.all()
+    serializer_class = RoutingRuleSerializer
+    filterset_fields = ["integration", "enabled"]
+
+
+class MaintenanceWindowSerializer(ModelCleanSerializer):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "title", "description", "services", "starts_at", "ends_at", "public"]
+
+
+class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+    queryset = MaintenanceWindow.objects.prefetch_related("services")
+    serializer_class = MaintenanceWindowSerializer
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save(created_by=self.request.user)
+
+
+class SilenceSerializer(ModelCleanSerializer):
+    class Meta:
+        model = Silence
+        fields = ["id", "comment", "matchers", "service", "starts_at", "ends_at"]
+
+
+class SilenceViewSet(viewsets.ModelViewSet):
+    queryset = Silence.objects.all()
+    serializer_class = SilenceSerializer
+    filterset_fields = ["service"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.save(created_by=self.request.user)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "incident",
+            "integration",
+            "service",
+            "key",
+            "status",
+            "summary",
+            "source",
+            "severity",
+            "component",
+            "group",
+            "alert_class",
+            "labels",
+            "details",
+            "links",
+            "images",
+            "started_at",
+            "first_received_at",
+            "last_received_at",
+            "resolved_at",
+            "occurrences",
+        ]
+        read_only_fields = fields
+
+
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Alert.objects.all()
+    serializer_class = AlertSerializer
+    filterset_fields = ["incident", "integration", "service", "status", "key"]
+
+
+class ChangeEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "service",
+            "integration",
+            "summary",
+            "source",
+            "timestamp",
+            "custom_details",
+            "links",
+            "received_at",
+        ]
+        read_only_fields = fields
+
+
+class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = ChangeEvent.objects.all()
+    serializer_class = ChangeEventSerializer
+    filterset_fields = ["service"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(read_only=True)
+    severity = serializers.CharField(source="severity.name", read_only=True)
+    url = serializers.CharField(source="absolute_url", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "number",
+            "title",
+            "status",
+            "severity",
+            "service",
+            "dedup_key",
+            "integration",
+            "created_at",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "resolved_at",
+            "last_alert_at",
+            "alert_count",
+            "severity_reason",
+            "routing_rule",
+            "pages_at",
+            "paging_suppressed_reason",
+            "is_drill",
+            "url",
+        ]
+        read_only_fields = fields
+
+
+class IncidentActionSerializer(serializers.Serializer):
+    message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Incident.objects.select_related("severity")
+    serializer_class = IncidentSerializer
+    filterset_fields = ["status", "service", "severity", "is_drill"]
+
+    def _transition(self, request: Request, status: Incident.Status) -> Response:
+        incident = self.get_object()
+        user = request.user
+        if not isinstance(user, User) or not user.has_perm("incidents.change_incident"):
+            raise PermissionDenied("Only responders may change an incident.")
+        payload = IncidentActionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            changed = incident_transition(
+                incident, status, actor=user, message=payload.validated_data.get("message", "")
+            )
+        except TransitionNotAllowed as error:
+            return Response({"status": [str(error)]}, status=409)
+        if not changed:
+            return Response({"status": ["Someone else changed this incident first; reload it."]}, status=409)
+        return Response(self.get_serializer(incident).data)
+
+    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, Incident.Status.ACKNOWLEDGED)
+
+    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, Incident.Status.RESOLVED)

@@ -6,5 +6,6 @@ app_name = "incidents"
 
 urlpatterns = [
     path("incidents/", views.incident_list, name="list"),
+    path("incidents/<int:pk>/", views.incident_detail, name="detail"),
     path("plan/", views.plan, name="plan"),
 ]

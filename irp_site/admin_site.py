@@ -13,6 +13,11 @@ from irp_site.groups import is_plan_owner
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Plan", ("incidents.ResponsePlan", "incidents.SeverityLevel", "incidents.Role")),
     ("Services", ("incidents.Service",)),
+    ("Incidents", ("incidents.Incident", "incidents.Alert", "incidents.ChangeEvent")),
+    (
+        "Alert routing",
+        ("incidents.Integration", "incidents.RoutingRule", "incidents.MaintenanceWindow", "incidents.Silence"),
+    ),
     ("People & teams", ("auth.User", "oncall.Team", "oncall.Profile", "auth.Group")),
     ("API & processes", ("irp_site.ApiToken", "irp_site.Heartbeat")),
 )

@@ -26,7 +26,11 @@ PLAN_MODELS = (
     "incidents.role",
     "incidents.service",
     "oncall.team",
+    "incidents.integration",
+    "incidents.routingrule",
 )
+# Responders run incidents and mute noise while they work.
+RESPONDER_MODELS = ("incidents.maintenancewindow", "incidents.silence")
 
 # Everybody in a group may view every IRP model; these are the extra write permissions.
 WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -34,8 +38,13 @@ WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *(f"{model}.{action}" for model in PLAN_MODELS for action in ("add", "change", "delete")),
         "auth.view_user",
         "auth.view_group",
+        "incidents.change_incident",
+        *(f"{model}.{action}" for model in RESPONDER_MODELS for action in ("add", "change", "delete")),
     ),
-    RESPONDERS: (),
+    RESPONDERS: (
+        "incidents.change_incident",
+        *(f"{model}.{action}" for model in RESPONDER_MODELS for action in ("add", "change", "delete")),
+    ),
     STAKEHOLDERS: (),
 }
 

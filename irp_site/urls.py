@@ -3,7 +3,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from incidents.api import ResponsePlanView, RoleViewSet, ServiceViewSet, SeverityLevelViewSet
+from incidents.api import (
+    AlertViewSet,
+    ChangeEventViewSet,
+    IncidentViewSet,
+    IntegrationViewSet,
+    MaintenanceWindowViewSet,
+    ResponsePlanView,
+    RoleViewSet,
+    RoutingRuleViewSet,
+    ServiceViewSet,
+    SeverityLevelViewSet,
+    SilenceViewSet,
+)
 from irp_site import views
 from oncall.api import TeamViewSet
 
@@ -12,6 +24,13 @@ router.register("teams", TeamViewSet)
 router.register("services", ServiceViewSet)
 router.register("severity-levels", SeverityLevelViewSet)
 router.register("roles", RoleViewSet)
+router.register("integrations", IntegrationViewSet)
+router.register("routing-rules", RoutingRuleViewSet)
+router.register("maintenance-windows", MaintenanceWindowViewSet)
+router.register("silences", SilenceViewSet)
+router.register("incidents", IncidentViewSet)
+router.register("alerts", AlertViewSet)
+router.register("change-events", ChangeEventViewSet)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,6 +42,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("incidents.ingest_urls")),
     path("", include("incidents.urls")),
     path("oncall/", include("oncall.urls")),
     path("postmortems/", include("postmortems.urls")),

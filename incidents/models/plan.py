@@ -239,11 +239,22 @@ class Service(models.Model):
     owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
     criticality = models.CharField(max_length=16, choices=Criticality.choices, default=Criticality.MEDIUM)
     in_scope = models.BooleanField(default=True, help_text="Whether the incident response plan governs this service.")
+    flap_grace_period = models.DurationField(
+        default=timedelta(0),
+        validators=[MinValueValidator(timedelta(0), message="Cannot be negative.")],
+        help_text=(
+            "Wait this long before paging for a new incident; an alert that resolves itself within it never "
+            "pages anyone (self-resolving blips)."
+        ),
+    )
 
     objects = ServiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(flap_grace_period__gte=timedelta(0)), name="flap_grace_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.name

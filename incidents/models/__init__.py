@@ -1,0 +1,21 @@
+from incidents.models.alerts import Alert
+from incidents.models.incident import Incident, TimelineEntry
+from incidents.models.integrations import ChangeEvent, IngestionWindow, Integration
+from incidents.models.plan import ResponsePlan, Role, Service, SeverityLevel
+from incidents.models.routing import MaintenanceWindow, RoutingRule, Silence
+
+__all__ = [
+    "Alert",
+    "ChangeEvent",
+    "Incident",
+    "IngestionWindow",
+    "Integration",
+    "MaintenanceWindow",
+    "ResponsePlan",
+    "Role",
+    "RoutingRule",
+    "Service",
+    "SeverityLevel",
+    "Silence",
+    "TimelineEntry",
+]

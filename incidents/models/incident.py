@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models.plan import Service, SeverityLevel
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def open(self) -> IncidentQuerySet:
+        return self.exclude(status=Incident.Status.RESOLVED)
+
+    def for_service(self, service: Service) -> IncidentQuerySet:
+        return self.filter(service=service)
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        TRIGGERED = "triggered", "Triggered"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    # The only moves a status may make; incidents/services/lifecycle.py enforces them. A resolved
+    # incident stays resolved: a new trigger opens a new incident.
+    ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+        Status.TRIGGERED: {Status.ACKNOWLEDGED, Status.RESOLVED},
+        Status.ACKNOWLEDGED: {Status.TRIGGERED, Status.RESOLVED},
+        Status.RESOLVED: set(),
+    }
+
+    title = models.CharField(max_length=1024)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
+    severity = models.ForeignKey(SeverityLevel, on_delete=models.PROTECT, related_name="incidents")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents")
+    # Alerts with this key join this incident while it is open (database-enforced below).
+    dedup_key = models.CharField(max_length=255, blank=True)
+    integration = models.ForeignKey(
+        "incidents.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    routing_rule = models.ForeignKey(
+        "incidents.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    severity_reason = models.TextField(blank=True, help_text="Why the incident has its severity, for responders.")
+    is_drill = models.BooleanField(
+        default=False, help_text="An exercise: runs through the real machinery, never public."
+    )
+
+    # The timestamps the metrics are computed from.
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the problem began, per its source.")
+    detected_at = models.DateTimeField(default=timezone.now, help_text="When IRP received the first alert.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_alert_at = models.DateTimeField(null=True, blank=True)
+    alert_count = models.PositiveIntegerField(default=0, help_text="Trigger events received, repeats included.")
+
+    # Paging: when it may start (after the service's flap grace period), or never, and why not.
+    pages_at = models.DateTimeField(null=True, blank=True)
+    paging_suppressed_reason = models.CharField(max_length=300, blank=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "dedup_key"],
+                condition=~Q(status="resolved") & ~Q(dedup_key=""),
+                name="one_open_incident_per_service_and_dedup_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            models.Index(fields=["pages_at"], condition=Q(status="triggered"), name="incident_pending_pages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.pk])
+
+    @property
+    def number(self) -> int:
+        return self.pk
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED
+
+    @property
+    def absolute_url(self) -> str:
+        return settings.SITE_URL + self.get_absolute_url()
+
+
+class TimelineEntry(models.Model):
+    """The audit trail of an incident: what happened, when, and who or what did it."""
+
+    class Kind(models.TextChoices):
+        TRIGGERED = "triggered", "Incident opened"
+        ALERT_RECEIVED = "alert_received", "Alert received"
+        ALERT_GROUPED = "alert_grouped", "Alert grouped"
+        ALERT_RESOLVED = "alert_resolved", "Alert resolved by source"
+        SEVERITY_SET = "severity_set", "Severity set"
+        PAGING_SUPPRESSED = "paging_suppressed", "Paging suppressed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RETRIGGERED = "retriggered", "Re-triggered"
+        RESOLVED = "resolved", "Resolved"
+        NOTE = "note", "Note"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who or what acted when it was not a person: "Alertmanager integration 'Prometheus'".
+    actor_label = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="timeline_incident_at")]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}"
