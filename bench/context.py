@@ -6,6 +6,7 @@ import http.client
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from bench import server
@@ -66,6 +67,11 @@ class Context:
     def manage(self, *args: str) -> None:
         """Run a management command (e.g. to seed data) against the bench database."""
         server.manage(self.server_env, *args, log=self._log)
+
+    def server_log(self) -> str:
+        """What gunicorn (and `manage`) wrote to the run's log so far, e.g. to look for tracebacks."""
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
 
     def measure(
         self,
