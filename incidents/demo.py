@@ -9,7 +9,9 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import ResponsePlan, Service
+from incidents.models import Integration, ResponsePlan, RoutingRule, Service, SeverityLevel
+from incidents.services.ingestion import ingest_events
+from incidents.sources.events import AlertEvent
 from irp_site.groups import PLAN_OWNERS, RESPONDERS, STAKEHOLDERS
 from oncall.models import Profile, Team
 
@@ -87,9 +89,64 @@ def seed_demo_organisation() -> bool:
         teams[name] = team
     for name, team_name, criticality, description in SERVICES:
         Service.objects.create(name=name, owner_team=teams[team_name], criticality=criticality, description=description)
+    _seed_alerting(services={service.name: service for service in Service.objects.all()})
     plan = ResponsePlan.objects.current()
     plan.organisation_name = "Acme"
     plan.owner = users[DEMO_PLAN_OWNER]
     plan.last_reviewed_on = timezone.localdate() - timedelta(days=30)
     plan.save()
     return True
+
+
+# (service, integration name, kind)
+INTEGRATIONS = (
+    ("Checkout API", "Datadog (PagerDuty events)", Integration.Kind.PAGERDUTY),
+    ("Core Database", "Prometheus", Integration.Kind.ALERTMANAGER),
+    ("Web Storefront", "Grafana", Integration.Kind.GRAFANA),
+    ("Push Notifications", "Queue monitor", Integration.Kind.GENERIC),
+)
+
+
+def _seed_alerting(services: dict[str, Service]) -> None:
+    integrations = {
+        service: Integration.objects.create(name=name, service=services[service], kind=kind)
+        for service, name, kind in INTEGRATIONS
+    }
+    RoutingRule.objects.create(
+        name="Database disks are P2",
+        position=10,
+        conditions=[{"field": "labels.alertname", "op": "regex", "value": "^Disk"}],
+        set_severity=SeverityLevel.objects.get(name="P2"),
+        add_labels={"team": "platform"},
+    )
+    # Two incidents that came in through the real ingestion path, so the pages have something to show.
+    ingest_events(
+        integrations["Checkout API"],
+        [
+            AlertEvent(
+                action="trigger",
+                incident_key="checkout-5xx",
+                alert_key="checkout-5xx",
+                summary="Checkout API 5xx rate above 5% for 5 minutes",
+                source="lb-eu-1",
+                severity="critical",
+                details={"error_rate": "7.4%", "region": "eu-west-1"},
+                links=[{"href": "https://grafana.acme.example/d/checkout", "text": "Checkout dashboard"}],
+            )
+        ],
+    )
+    ingest_events(
+        integrations["Core Database"],
+        [
+            AlertEvent(
+                action="trigger",
+                incident_key='{}:{alertname="DiskAlmostFull"}',
+                alert_key="3f2a9c1d7e6b5a40",
+                summary="Disk /var/lib/postgresql 91% full on db-2",
+                source="db-2:9100",
+                severity="warning",
+                labels={"alertname": "DiskAlmostFull", "instance": "db-2:9100", "severity": "warning"},
+                counts_repeats=False,
+            )
+        ],
+    )
