@@ -9,18 +9,12 @@ from typing import Any
 from incidents.sources.common import clip, fit_key, parse_time, severity_from_word, text_labels
 from incidents.sources.events import AlertEvent, InvalidEvent
 
-# Fields of the group that are not alerts; kept with each alert so responders see what was sent.
-GROUP_FIELDS = (
-    "receiver",
-    "status",
-    "groupLabels",
-    "commonLabels",
-    "commonAnnotations",
-    "externalURL",
-    "truncatedAlerts",
-    "notification_reason",
-    "routeLabels",
-)
+ALERT_FIELDS = frozenset({"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"})
+# Every group field but the alerts is kept with each alert (unknown ones too: routing rules can test them).
+# Text is cut short because it is copied onto every alert of the group (Grafana's message lists them all).
+MAX_CONTEXT_TEXT = 2000
+# Stands for the alerts a max_alerts setting left out; never a real fingerprint (those are 16 hex digits).
+TRUNCATED_KEY = "truncated-alerts"
 
 
 def _fingerprint(alert: dict[str, Any], labels: dict[str, str]) -> str:
@@ -68,18 +62,31 @@ def check_group(body: Any, *, version: str = "4") -> list[dict[str, Any]]:
     return alerts
 
 
-def alert_event(body: dict[str, Any], alert: dict[str, Any], *, firing: bool | None = None) -> AlertEvent:
+def group_context(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: clip(value, MAX_CONTEXT_TEXT) if isinstance(value, str) else value
+        for name, value in body.items()
+        if name != "alerts"
+    }
+
+
+def alert_event(
+    body: dict[str, Any],
+    alert: dict[str, Any],
+    *,
+    firing: bool | None = None,
+    known_fields: frozenset[str] = ALERT_FIELDS,
+    sender: str = "Alertmanager",
+) -> AlertEvent:
     labels = text_labels(alert.get("labels"))
     annotations = text_labels(alert.get("annotations"))
     is_firing = alert["status"] == "firing" if firing is None else firing
-    links = []
-    if isinstance(alert.get("generatorURL"), str) and alert["generatorURL"]:
-        links.append({"href": alert["generatorURL"], "text": "Source"})
-    if isinstance(body.get("externalURL"), str) and body["externalURL"]:
-        links.append({"href": body["externalURL"], "text": "Alertmanager"})
-    group = {name: body[name] for name in GROUP_FIELDS if name in body}
-    known = {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
-    extra = {name: value for name, value in alert.items() if name not in known}
+    links = [
+        {"href": href, "text": text}
+        for href, text in ((alert.get("generatorURL"), "Source"), (body.get("externalURL"), sender))
+        if isinstance(href, str) and href
+    ]
+    extra = {name: value for name, value in alert.items() if name not in known_fields}
     return AlertEvent(
         action="trigger" if is_firing else "resolve",
         incident_key=fit_key(body["groupKey"]),
@@ -91,12 +98,39 @@ def alert_event(body: dict[str, Any], alert: dict[str, Any], *, firing: bool | N
         component=clip(labels.get("job", ""), 255),
         group=clip(labels.get("alertname", ""), 255),
         labels=labels,
-        details={"annotations": annotations, "group": group, **({"extra": extra} if extra else {})},
+        details={"annotations": annotations, "group": group_context(body), **({"extra": extra} if extra else {})},
         links=links,
+        counts_repeats=False,
+    )
+
+
+def truncated_event(body: dict[str, Any], *, group_firing: bool, sender: str = "Alertmanager") -> AlertEvent | None:
+    """While a firing group has alerts we were not sent, resolving every alert we saw must not resolve the incident.
+
+    The unseen alerts are tracked as one alert that fires while some are cut and resolves with the group.
+    """
+    cut = body.get("truncatedAlerts")
+    some_cut = isinstance(cut, int) and not isinstance(cut, bool) and cut > 0
+    if group_firing and not some_cut:
+        return None
+    labels = text_labels(body.get("commonLabels"))
+    return AlertEvent(
+        action="trigger" if group_firing else "resolve",
+        incident_key=fit_key(body["groupKey"]),
+        alert_key=TRUNCATED_KEY,
+        summary=f"More alerts in this group than {sender} sent (its max alerts setting); they resolve with the group.",
+        source=clip(body.get("receiver") or sender, 255),
+        severity=severity_from_word(labels.get("severity")),
+        group=clip(labels.get("alertname", ""), 255),
+        labels=labels,
+        details={"group": group_context(body)},
         counts_repeats=False,
     )
 
 
 def parse(body: Any) -> list[AlertEvent]:
     alerts = check_group(body)
-    return [alert_event(body, alert) for alert in alerts]
+    events = [alert_event(body, alert) for alert in alerts]
+    if truncated := truncated_event(body, group_firing=body.get("status") != "resolved"):
+        events.append(truncated)
+    return events

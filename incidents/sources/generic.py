@@ -20,16 +20,17 @@ def parse(body: Any) -> list[AlertEvent]:
     if not isinstance(body, dict):
         raise InvalidEvent(["The body must be a JSON object."])
     errors: list[str] = []
-    title = body.get("title")
+    title: Any = body.get("title")
     if not isinstance(title, str) or not title.strip():
         errors.append("'title' is missing or blank.")
     elif len(title) > 1024:
         errors.append("'title' is longer than 1024 characters.")
-    dedup_key = body.get("dedup_key", title)
-    if not isinstance(dedup_key, str) or not dedup_key:
+    # Without a dedup key the title is the key, so the same problem keeps joining one incident.
+    dedup_key: Any = body.get("dedup_key", title)
+    if "dedup_key" in body and (not isinstance(dedup_key, str) or not dedup_key):
         errors.append("'dedup_key' must be a non-empty string.")
     status = body.get("status", "firing")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         errors.append(f"'status' must be one of: {', '.join(STATUSES)}.")
     details = body.get("details", {})
     if not isinstance(details, dict):
