@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -13,7 +14,8 @@ from incidents.models import Integration, ResponsePlan, RoutingRule, Service, Se
 from incidents.services.ingestion import ingest_events
 from incidents.sources.events import AlertEvent
 from irp_site.groups import PLAN_OWNERS, RESPONDERS, STAKEHOLDERS
-from oncall.models import Profile, Team
+from oncall.models import Layer, Profile, Schedule, Team
+from oncall.services import layer_save, override_create
 
 DEMO_PASSWORD = "irp-demo"
 DEMO_PLAN_OWNER = "alex"
@@ -82,7 +84,7 @@ def seed_demo_organisation() -> bool:
         user.groups.set(Group.objects.filter(name__in=person.groups))
         Profile.objects.create(user=user, time_zone=person.time_zone, phone="")
         users[person.username] = user
-    teams = {}
+    teams: dict[str, Team] = {}
     for name, description, manager, members in TEAMS:
         team = Team.objects.create(name=name, description=description, manager=users[manager])
         team.members.set([users[username] for username in members])
@@ -90,6 +92,7 @@ def seed_demo_organisation() -> bool:
     for name, team_name, criticality, description in SERVICES:
         Service.objects.create(name=name, owner_team=teams[team_name], criticality=criticality, description=description)
     _seed_alerting(services={service.name: service for service in Service.objects.all()})
+    _seed_schedules(teams, users)
     plan = ResponsePlan.objects.current()
     plan.organisation_name = "Acme"
     plan.owner = users[DEMO_PLAN_OWNER]
@@ -149,4 +152,37 @@ def _seed_alerting(services: dict[str, Service]) -> None:
                 counts_repeats=False,
             )
         ],
+    )
+
+
+def _seed_schedules(teams: dict[str, Team], users: dict[str, User]) -> None:
+    """A weekly primary and secondary rotation per team, handing off on Mondays at 09:00 London time."""
+    today = timezone.localdate()
+    last_monday = today - timedelta(days=today.weekday())
+    for name, _, manager, members in TEAMS:
+        people = [users[username] for username in members]
+        for role, order in (("primary", people), ("secondary", people[1:] + people[:1])):
+            schedule = Schedule.objects.create(
+                name=f"{name} {role}", team=teams[name], time_zone="Europe/London", owner=users[manager]
+            )
+            start = timezone.make_aware(
+                datetime.combine(last_monday - timedelta(weeks=4), time(9)), ZoneInfo("Europe/London")
+            )
+            layer_save(
+                Layer(
+                    schedule=schedule, name="Weekly", shift_length=1, shift_unit=Layer.Unit.WEEKS, rotation_start=start
+                ),
+                participants=order,
+            )
+    platform = Schedule.objects.get(name="Platform primary")
+    tomorrow_evening = timezone.make_aware(
+        datetime.combine(today + timedelta(days=1), time(18)), ZoneInfo("Europe/London")
+    )
+    override_create(
+        platform,
+        user=users["priya"],
+        starts_at=tomorrow_evening,
+        ends_at=tomorrow_evening + timedelta(hours=14),
+        created_by=users["priya"],
+        reason="Covering the database migration night",
     )

@@ -19,6 +19,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("incidents.Integration", "incidents.RoutingRule", "incidents.MaintenanceWindow", "incidents.Silence"),
     ),
     ("People & teams", ("auth.User", "oncall.Team", "oncall.Profile", "auth.Group")),
+    ("On-call", ("oncall.Schedule", "oncall.Layer", "oncall.Override", "oncall.ShiftSwap")),
     ("API & processes", ("irp_site.ApiToken", "irp_site.Heartbeat")),
 )
 

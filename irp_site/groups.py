@@ -28,9 +28,13 @@ PLAN_MODELS = (
     "oncall.team",
     "incidents.integration",
     "incidents.routingrule",
+    "oncall.schedule",
+    "oncall.layer",
+    "oncall.layermember",
+    "oncall.layerrestriction",
 )
 # Responders run incidents and mute noise while they work.
-RESPONDER_MODELS = ("incidents.maintenancewindow", "incidents.silence")
+RESPONDER_MODELS = ("incidents.maintenancewindow", "incidents.silence", "oncall.override", "oncall.shiftswap")
 
 # Everybody in a group may view every IRP model; these are the extra write permissions.
 WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {

@@ -17,7 +17,7 @@ from incidents.api import (
     SilenceViewSet,
 )
 from irp_site import views
-from oncall.api import TeamViewSet
+from oncall.api import LayerViewSet, OnCallView, OverrideViewSet, ScheduleViewSet, ShiftSwapViewSet, TeamViewSet
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet)
@@ -31,6 +31,10 @@ router.register("silences", SilenceViewSet)
 router.register("incidents", IncidentViewSet)
 router.register("alerts", AlertViewSet)
 router.register("change-events", ChangeEventViewSet)
+router.register("schedules", ScheduleViewSet)
+router.register("layers", LayerViewSet)
+router.register("overrides", OverrideViewSet)
+router.register("shift-swaps", ShiftSwapViewSet)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -39,6 +43,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/plan/", ResponsePlanView.as_view(), name="api-plan"),
+    path("api/v1/oncall/", OnCallView.as_view(), name="api-oncall"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

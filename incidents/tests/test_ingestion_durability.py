@@ -2,6 +2,7 @@
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -35,7 +36,7 @@ def test_alerts_are_accepted_and_stored_with_no_worker_and_no_engine(tmp_path: P
         assert status == 503
         assert sorted(body["failing"]) == ["engine", "worker"]
 
-        event = {
+        event: dict[str, Any] = {
             "routing_key": key,
             "event_action": "trigger",
             "dedup_key": "durable",

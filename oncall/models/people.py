@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -14,6 +15,10 @@ def validate_time_zone(name: str) -> None:
         raise ValidationError(f"{name!r} is not a known time zone (e.g. Europe/Berlin).") from error
 
 
+def new_calendar_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Profile(models.Model):
     """What IRP needs to know about a person beyond their account."""
 
@@ -25,6 +30,8 @@ class Profile(models.Model):
         help_text="Times are shown to this person in this zone, e.g. Europe/Berlin.",
     )
     phone = models.CharField(max_length=32, blank=True, help_text="In international form, e.g. +44 20 7946 0000.")
+    # The secret in the URL of this person's on-call calendar (ICS); rotating it revokes old links.
+    calendar_secret = models.CharField(max_length=64, unique=True, default=new_calendar_secret, editable=False)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

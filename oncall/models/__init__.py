@@ -1,0 +1,14 @@
+from oncall.models.people import Profile, Team, validate_time_zone
+from oncall.models.schedules import Layer, LayerMember, LayerRestriction, Override, Schedule, ShiftSwap
+
+__all__ = [
+    "Layer",
+    "LayerMember",
+    "LayerRestriction",
+    "Override",
+    "Profile",
+    "Schedule",
+    "ShiftSwap",
+    "Team",
+    "validate_time_zone",
+]
