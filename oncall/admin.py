@@ -11,7 +11,17 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from oncall.models import Layer, LayerMember, LayerRestriction, Override, Profile, Schedule, ShiftSwap, Team
+from oncall.models import (
+    HandoffNotice,
+    Layer,
+    LayerMember,
+    LayerRestriction,
+    Override,
+    Profile,
+    Schedule,
+    ShiftSwap,
+    Team,
+)
 from oncall.selectors import schedules_with_rotations, shifts_between
 
 
@@ -140,6 +150,17 @@ class OverrideAdmin(admin.ModelAdmin):
     list_filter = ["schedule"]
     autocomplete_fields = ["user", "schedule"]
     exclude = ["created_by"]
+
+
+@admin.register(HandoffNotice)
+class HandoffNoticeAdmin(admin.ModelAdmin):
+    list_display = ["user", "schedule", "kind", "handoff_at", "due_at", "status"]
+    list_select_related = ["user", "schedule"]
+    list_filter = ["kind", "status", "schedule"]
+    readonly_fields = ["schedule", "user", "kind", "handoff_at", "shift_start", "shift_end", "due_at", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ShiftSwap)

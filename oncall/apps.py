@@ -1,6 +1,14 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
 class OncallConfig(AppConfig):
     name = "oncall"
     verbose_name = "On-call"
+
+    def ready(self) -> None:
+        from irp_site import engine
+        from oncall.handoffs import Every, handoff_notices_plan
+
+        engine.register("handoff_notices", Every(timedelta(minutes=1), handoff_notices_plan))

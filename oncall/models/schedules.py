@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -193,3 +193,47 @@ class ShiftSwap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requester} → {self.taker or '?'} ({self.get_status_display()})"
+
+
+class HandoffNoticeQuerySet(models.QuerySet["HandoffNotice"]):
+    def due(self, moment: datetime) -> HandoffNoticeQuerySet:
+        return self.filter(status=HandoffNotice.Status.PENDING, due_at__lte=moment)
+
+
+class HandoffNotice(models.Model):
+    """Due work: tell a person their shift starts within the hour, or has ended.
+
+    The engine writes these ahead of time; the notifiers deliver them when they fall due.
+    """
+
+    class Kind(models.TextChoices):
+        STARTING = "starting", "You are on call in 1 hour"
+        ENDED = "ended", "Your shift has ended"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="handoff_notices")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="handoff_notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The handoff itself: the shift's start (STARTING) or end (ENDED); one notice per handoff.
+    handoff_at = models.DateTimeField()
+    shift_start = models.DateTimeField()
+    shift_end = models.DateTimeField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = HandoffNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "user", "kind", "handoff_at"], name="one_notice_per_handoff")
+        ]
+        indexes = [models.Index(fields=["due_at"], condition=Q(status="pending"), name="handoff_notice_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.user} ({self.schedule})"
