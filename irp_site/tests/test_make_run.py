@@ -93,10 +93,10 @@ def test_make_run_serves_the_demo_and_stops_on_ctrl_c(running: tuple[str, list[s
     health = None
     while time.monotonic() < deadline:
         try:
-            health = requests.get(f"{base}/healthz", timeout=2)
+            health = requests.get(f"{base}/healthz", timeout=10)
             if health.status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting its workers
             pass
         time.sleep(0.5)
     assert health is not None, "".join(lines)
