@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from incidents.models import Integration
 from incidents.services.ingestion import change_event_record, ingest_events
 from incidents.services.ratelimit import rate_limit_consume
+from incidents.services.routing import PlanIncomplete
 from incidents.sources import alertmanager, generic, grafana, pagerduty
 from incidents.sources.events import AlertEvent, InvalidEvent
 from incidents.sources.jsonbody import MAX_BODY_BYTES, BodyError, load_json
@@ -58,9 +59,10 @@ def too_many(retry_after: int, limit: int) -> JsonResponse:
     return response
 
 
-def unavailable() -> JsonResponse:
-    # A transient database fault: 5xx so the sender retries (Alertmanager and PagerDuty clients do).
-    response = JsonResponse({"status": "unavailable", "message": "Try again shortly"}, status=503)
+def unavailable(message: str = "Try again shortly") -> JsonResponse:
+    # A transient fault: 5xx so the sender retries (Alertmanager and PagerDuty clients do) and the
+    # alert is not lost while the database is away or the plan is being fixed.
+    response = JsonResponse({"status": "unavailable", "message": message}, status=503)
     response["Retry-After"] = "5"
     return response
 
@@ -93,6 +95,9 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     except OperationalError:
         logger.exception("could not store a PagerDuty event")
         return unavailable()
+    except PlanIncomplete as error:
+        logger.error("could not open an incident: %s", error)
+        return unavailable(str(error))
     return JsonResponse(
         {"status": "success", "message": "Event processed", "dedup_key": event.incident_key}, status=202
     )
@@ -142,5 +147,8 @@ def webhook(request: HttpRequest, key: str) -> JsonResponse:
     except OperationalError:
         logger.exception("could not store a webhook")
         return unavailable()
+    except PlanIncomplete as error:
+        logger.error("could not open an incident: %s", error)
+        return unavailable(str(error))
     incidents = sorted({outcome.incident_id for outcome in outcomes if outcome.incident_id})
     return JsonResponse({"status": "success", "message": f"{len(events)} alert(s) processed", "incidents": incidents})

@@ -193,6 +193,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's assets ship with the app (no CDN): see irp_site/urls.py.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "incidents.openapi.add_ingestion_endpoints",
+    ],
 }
 
 # --- Background work ----------------------------------------------------------------------------

@@ -23,8 +23,14 @@ class Route:
     added_labels: dict[str, str] = field(default_factory=dict)
 
 
+class PlanIncomplete(RuntimeError):
+    """The plan has no severity levels, so no incident can be opened."""
+
+
 def severity_for(event_severity: str, levels: list[SeverityLevel]) -> SeverityLevel:
     """critical → the most severe level, error → the second, warning → the third, info → the fourth."""
+    if not levels:
+        raise PlanIncomplete("The plan has no severity levels; a plan owner must add at least one.")
     index = SEVERITIES.index(event_severity) if event_severity in SEVERITIES else 1
     return levels[min(index, len(levels) - 1)]
 

@@ -54,7 +54,12 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # Store UTC: PostgreSQL refuses offsets beyond ±15:59, and a time near year 1 or 9999 can
+    # leave the calendar once converted; such a time is as unreadable as a malformed one.
+    try:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def fit_key(key: str) -> str:

@@ -60,7 +60,9 @@ def parse_routing_key(body: Any) -> str:
     return key
 
 
-def parse_event(body: dict[str, Any]) -> AlertEvent:
+def parse_event(body: Any) -> AlertEvent:
+    if not isinstance(body, dict):
+        raise InvalidEvent(["Event object must be a JSON object"])
     errors: list[str] = []
     action = body.get("event_action")
     if action not in ACTIONS:

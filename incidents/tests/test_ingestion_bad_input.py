@@ -184,3 +184,57 @@ def test_an_unknown_webhook_key_is_a_404(client: Client) -> None:
 
 def test_get_is_not_allowed(client: Client) -> None:
     assert client.get("/v2/enqueue").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "accepted"),
+    [
+        # Odd but real offsets are stored in UTC (PostgreSQL itself refuses offsets beyond ±15:59).
+        ("2026-01-01T00:00:00+21:53", True),
+        ("0595-03-18T09:08:29-22:38", True),
+        # Times that leave the calendar once converted to UTC are refused.
+        ("9999-12-31T23:59:59-15:00", False),
+        ("0001-01-01T00:00:00+00:30", False),
+    ],
+)
+def test_times_at_the_edges_are_stored_in_utc_or_refused_never_crash(
+    client: Client, integration: Integration, timestamp: str, accepted: bool
+) -> None:
+    body = good(integration)
+    body["payload"]["timestamp"] = timestamp
+    change_body = {"routing_key": integration.key, "payload": {"summary": "x", "timestamp": timestamp}}
+
+    response = client.post("/v2/enqueue", body, content_type="application/json")
+    change = client.post("/v2/change/enqueue", change_body, content_type="application/json")
+
+    if accepted:
+        assert (response.status_code, change.status_code) == (202, 202)
+        incident = Incident.objects.get()
+        assert incident.started_at is not None
+        assert incident.started_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+        assert [row.title for row in Incident.objects.all()] == ["ok"]  # and it reads back
+    else:
+        assert (response.status_code, change.status_code) == (400, 400)
+        assert "'payload.timestamp'" in response.json()["errors"][0]
+        assert stored() == (0, 0, 0, 0)
+
+
+def test_a_pagerduty_kind_webhook_refuses_a_body_that_is_not_an_object(
+    client: Client, integration: Integration
+) -> None:
+    response = client.post(f"/integrations/{integration.key}/alerts", [None, None], content_type="application/json")
+
+    assert response.status_code == 400
+    assert stored() == (0, 0, 0, 0)
+
+
+def test_a_plan_without_severity_levels_asks_the_sender_to_retry(client: Client, integration: Integration) -> None:
+    from incidents.models import SeverityLevel
+
+    SeverityLevel.objects.all().delete()
+
+    response = client.post("/v2/enqueue", good(integration), content_type="application/json")
+
+    assert response.status_code == 503
+    assert "no severity levels" in response.json()["message"]
+    assert response["Retry-After"]
