@@ -3,13 +3,17 @@
 Nothing here touches the database; `oncall.selectors.schedule_spec` builds the input. The cost of
 a query depends on the interval asked for, never on how long ago a rotation started: the shift in
 progress at the start of the interval is found by arithmetic, not by walking from the first one.
+
+Every instant is worked with, and returned, in UTC: aware datetimes that share a ZoneInfo compare
+and subtract by wall clock (a 23-hour day would come out as 24 hours), and `==` between zones is
+False inside a repeated hour.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 HOURS, DAYS, WEEKS = "hours", "days", "weeks"
@@ -36,12 +40,21 @@ class LayerSpec:
     ends_at: datetime | None = None
     name: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rotation_start", _utc(self.rotation_start))
+        if self.ends_at is not None:
+            object.__setattr__(self, "ends_at", _utc(self.ends_at))
+
 
 @dataclass(frozen=True)
 class OverrideSpec:
     user_id: int
     start: datetime
     end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _utc(self.start))
+        object.__setattr__(self, "end", _utc(self.end))
 
 
 @dataclass(frozen=True)
@@ -61,9 +74,16 @@ class Shift:
     source: str = field(default="", compare=False)
 
 
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment} has no time zone.")
+    return moment.astimezone(UTC)
+
+
 def _local(naive: datetime, zone: ZoneInfo) -> datetime:
-    # Wall-clock time in the zone; a time that does not exist (spring forward) lands an hour later.
-    return naive.replace(tzinfo=zone)
+    # Wall-clock time in the zone; a time that does not exist (spring forward) lands later by the
+    # jump (an hour, or 30 minutes on Lord Howe), and one that happens twice (fall back) is the first.
+    return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _period_start(layer: LayerSpec, index: int, zone: ZoneInfo) -> datetime:
@@ -96,6 +116,7 @@ def restriction_windows(
     restrictions: tuple[Restriction, ...], start: datetime, end: datetime, zone: ZoneInfo
 ) -> list[tuple[datetime, datetime]]:
     """The restriction windows overlapping [start, end), merged and sorted."""
+    start, end = _utc(start), _utc(end)
     first_day: date = start.astimezone(zone).date() - timedelta(days=7)
     monday = first_day - timedelta(days=first_day.weekday())
     last_day = end.astimezone(zone).date() + timedelta(days=1)
@@ -125,6 +146,7 @@ def _merge_intervals(intervals: list[tuple[datetime, datetime]]) -> list[tuple[d
 
 def layer_shifts(layer: LayerSpec, start: datetime, end: datetime, zone: ZoneInfo) -> list[Shift]:
     """Who this layer puts on call within [start, end), restrictions applied."""
+    start, end = _utc(start), _utc(end)
     if not layer.participants or end <= start:
         return []
     active_start = max(start, layer.rotation_start)
@@ -191,9 +213,10 @@ def _join(shifts: list[Shift]) -> list[Shift]:
 def final_schedule(spec: ScheduleSpec, start: datetime, end: datetime) -> list[Shift]:
     """Non-overlapping shifts covering who is on call within [start, end), in time order.
 
-    Layers are laid from the lowest level up, so a higher level wins wherever it has someone;
-    overrides are laid on top in their order.
+    Layers are laid from the lowest level up, so a higher level wins wherever it has someone (at
+    equal levels, the later layer in `spec.layers`); overrides are laid on top in their order.
     """
+    start, end = _utc(start), _utc(end)
     if end <= start:
         return []
     timeline: list[Shift] = []
@@ -201,7 +224,7 @@ def final_schedule(spec: ScheduleSpec, start: datetime, end: datetime) -> list[S
         for shift in layer_shifts(layer, start, end, spec.time_zone):
             timeline = _paint(timeline, shift)
     for override in spec.overrides:
-        if override.end > start and override.start < end:
+        if override.start < override.end and override.end > start and override.start < end:
             timeline = _paint(
                 timeline, Shift(max(override.start, start), min(override.end, end), override.user_id, "override")
             )
@@ -209,12 +232,14 @@ def final_schedule(spec: ScheduleSpec, start: datetime, end: datetime) -> list[S
 
 
 def on_call_at(spec: ScheduleSpec, moment: datetime) -> int | None:
+    moment = _utc(moment)  # in its zone, a second 02:30 plus a microsecond would be the first 02:30
     shifts = final_schedule(spec, moment, moment + timedelta(microseconds=1))
     return shifts[0].user_id if shifts else None
 
 
 def coverage_gaps(shifts: list[Shift], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The parts of [start, end) when nobody is on call."""
+    start, end = _utc(start), _utc(end)
     gaps: list[tuple[datetime, datetime]] = []
     cursor = start
     for shift in shifts:
