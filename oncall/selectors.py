@@ -8,14 +8,22 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 
-from oncall.models import Layer, Override, Schedule
+from oncall.models import Layer, LayerMember, LayerRestriction, Override, Schedule
 from oncall.rotation import LayerSpec, OverrideSpec, Restriction, ScheduleSpec, Shift, final_schedule
 
 
 def schedules_with_rotations(queryset: QuerySet[Schedule] | None = None) -> QuerySet[Schedule]:
     """Everything a final schedule needs, in a fixed number of queries whatever the size."""
     return (queryset if queryset is not None else Schedule.objects.all()).prefetch_related(
-        Prefetch("layers", queryset=Layer.objects.prefetch_related("members", "restrictions")),
+        Prefetch(
+            "layers",
+            queryset=Layer.objects.order_by("level", "pk").prefetch_related(
+                # Explicit orderings: the models' defaults sort via the layer and schedule tables,
+                # which would join them into these queries for nothing.
+                Prefetch("members", queryset=LayerMember.objects.order_by("position", "pk")),
+                Prefetch("restrictions", queryset=LayerRestriction.objects.order_by("start_day", "start_time")),
+            ),
+        ),
     )
 
 
