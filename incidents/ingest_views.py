@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
@@ -21,6 +22,7 @@ from incidents.sources.events import AlertEvent, InvalidEvent
 from incidents.sources.jsonbody import MAX_BODY_BYTES, BodyError, load_json
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WEBHOOK_PARSERS: dict[str, Callable[[Any], list[AlertEvent]]] = {
     Integration.Kind.ALERTMANAGER: alertmanager.parse,
@@ -75,6 +77,24 @@ def _integration_for_routing_key(body: Any) -> Integration:
     return integration
 
 
+def store_within_limit(
+    integration: Integration, store: Callable[[datetime], T], *, events: int = 1
+) -> tuple[T | None, JsonResponse | None]:
+    """Count the events against the key's rate limit, then store them; or say why not (429/503)."""
+    now = timezone.now()
+    try:
+        allowance = rate_limit_consume(integration, now=now, events=max(1, events))
+        if not allowance.allowed:
+            return None, too_many(allowance.retry_after_seconds, allowance.limit)
+        return store(now), None
+    except OperationalError:
+        logger.exception("could not store events from integration %s", integration.pk)
+        return None, unavailable()
+    except PlanIncomplete as error:
+        logger.error("could not open an incident: %s", error)
+        return None, unavailable(str(error))
+
+
 @csrf_exempt
 @require_POST
 def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
@@ -86,19 +106,8 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         return invalid([str(error)], status=error.status)
     except InvalidEvent as error:
         return invalid(error.errors)
-    now = timezone.now()
-    try:
-        allowance = rate_limit_consume(integration, now=now)
-        if not allowance.allowed:
-            return too_many(allowance.retry_after_seconds, allowance.limit)
-        ingest_events(integration, [event], now=now)
-    except OperationalError:
-        logger.exception("could not store a PagerDuty event")
-        return unavailable()
-    except PlanIncomplete as error:
-        logger.error("could not open an incident: %s", error)
-        return unavailable(str(error))
-    return JsonResponse(
+    _, refused = store_within_limit(integration, lambda now: ingest_events(integration, [event], now=now))
+    return refused or JsonResponse(
         {"status": "success", "message": "Event processed", "dedup_key": event.incident_key}, status=202
     )
 
@@ -114,16 +123,8 @@ def pagerduty_change_enqueue(request: HttpRequest) -> JsonResponse:
         return invalid([str(error)], status=error.status)
     except InvalidEvent as error:
         return invalid(error.errors)
-    now = timezone.now()
-    try:
-        allowance = rate_limit_consume(integration, now=now)
-        if not allowance.allowed:
-            return too_many(allowance.retry_after_seconds, allowance.limit)
-        change_event_record(integration, change, now=now)
-    except OperationalError:
-        logger.exception("could not store a change event")
-        return unavailable()
-    return JsonResponse({"status": "success", "message": "Change event processed"}, status=202)
+    _, refused = store_within_limit(integration, lambda now: change_event_record(integration, change, now=now))
+    return refused or JsonResponse({"status": "success", "message": "Change event processed"}, status=202)
 
 
 @csrf_exempt
@@ -138,17 +139,10 @@ def webhook(request: HttpRequest, key: str) -> JsonResponse:
         return invalid([str(error)], status=error.status)
     except InvalidEvent as error:
         return invalid(error.errors)
-    now = timezone.now()
-    try:
-        allowance = rate_limit_consume(integration, now=now, events=max(1, len(events)))
-        if not allowance.allowed:
-            return too_many(allowance.retry_after_seconds, allowance.limit)
-        outcomes = ingest_events(integration, events, now=now)
-    except OperationalError:
-        logger.exception("could not store a webhook")
-        return unavailable()
-    except PlanIncomplete as error:
-        logger.error("could not open an incident: %s", error)
-        return unavailable(str(error))
-    incidents = sorted({outcome.incident_id for outcome in outcomes if outcome.incident_id})
+    outcomes, refused = store_within_limit(
+        integration, lambda now: ingest_events(integration, events, now=now), events=len(events)
+    )
+    if refused is not None:
+        return refused
+    incidents = sorted({outcome.incident_id for outcome in outcomes or [] if outcome.incident_id})
     return JsonResponse({"status": "success", "message": f"{len(events)} alert(s) processed", "incidents": incidents})
