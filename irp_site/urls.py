@@ -17,7 +17,15 @@ from incidents.api import (
     SilenceViewSet,
 )
 from irp_site import views
-from oncall.api import LayerViewSet, OnCallView, OverrideViewSet, ScheduleViewSet, ShiftSwapViewSet, TeamViewSet
+from oncall.api import (
+    LayerViewSet,
+    OnCallView,
+    OverrideViewSet,
+    ScheduleIcsImportView,
+    ScheduleViewSet,
+    ShiftSwapViewSet,
+    TeamViewSet,
+)
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet)
@@ -44,6 +52,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/plan/", ResponsePlanView.as_view(), name="api-plan"),
     path("api/v1/oncall/", OnCallView.as_view(), name="api-oncall"),
+    path("api/v1/schedules/<int:pk>/import-ics/", ScheduleIcsImportView.as_view(), name="api-schedule-import-ics"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,16 +1,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from oncall.ics_import import (
+    DEFAULT_WEEKS_AHEAD,
+    MAX_UPLOAD_BYTES,
+    MAX_WEEKS_AHEAD,
+    IcsImportError,
+    ImportProblem,
+    schedule_import_ics,
+)
 from oncall.models import (
     HandoffNotice,
     Layer,
@@ -169,3 +185,99 @@ class ShiftSwapAdmin(admin.ModelAdmin):
     list_select_related = ["schedule", "requester", "taker"]
     list_filter = ["status", "schedule"]
     readonly_fields = ["override", "status"]
+
+
+# ICS import: a page linked from the schedule's change page ------------------------------------
+
+
+PROBLEMS_SHOWN = 20
+
+
+class IcsImportForm(forms.Form):
+    file = forms.FileField(label="Calendar file (.ics)")
+    weeks_ahead = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_WEEKS_AHEAD,
+        initial=DEFAULT_WEEKS_AHEAD,
+        help_text="Import shifts from two weeks ago to this many weeks ahead.",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+        return upload
+
+
+class ScheduleWithImportAdmin(ScheduleAdmin):
+    change_form_template = "oncall/admin/schedule_change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        return [
+            path(
+                "<path:object_id>/import-ics/",
+                self.admin_site.admin_view(self.import_ics_view),
+                name=f"{opts.app_label}_{opts.model_name}_import_ics",
+            ),
+            *super().get_urls(),
+        ]
+
+    def can_import(self, request: HttpRequest, schedule: Schedule) -> bool:
+        return self.has_change_permission(request, schedule) and request.user.has_perms(
+            ["oncall.add_layer", "oncall.add_override"]
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        schedule = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "can_import_ics": bool(schedule and self.can_import(request, schedule)),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def import_ics_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        schedule = self.get_object(request, unquote(object_id))
+        if schedule is None:
+            raise Http404("No schedule with this id.")
+        if not self.can_import(request, schedule):
+            raise PermissionDenied
+        form = IcsImportForm(request.POST or None, request.FILES or None)
+        problems: tuple[ImportProblem, ...] = ()
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = schedule_import_ics(
+                    schedule,
+                    upload.read(),
+                    filename=upload.name or "",
+                    created_by=request.user if isinstance(request.user, User) else None,
+                    weeks_ahead=form.cleaned_data["weeks_ahead"],
+                )
+            except IcsImportError as error:
+                form.add_error("file", str(error))
+                problems = error.problems
+            else:
+                self.log_change(request, schedule, result.describe())
+                self.message_user(request, result.describe(), messages.SUCCESS)
+                for problem in result.problems[:PROBLEMS_SHOWN]:
+                    self.message_user(request, problem.message, messages.WARNING)
+                if len(result.problems) > PROBLEMS_SHOWN:
+                    more = len(result.problems) - PROBLEMS_SHOWN
+                    self.message_user(request, f"… and {more} more problem(s).", messages.WARNING)
+                return redirect("admin:oncall_schedule_change", schedule.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import an .ics file into {schedule}",
+            "opts": self.opts,
+            "schedule": schedule,
+            "form": form,
+            "problems": problems[:PROBLEMS_SHOWN],
+        }
+        return TemplateResponse(request, "oncall/admin/schedule_import_ics.html", context)
+
+
+admin.site.unregister(Schedule)
+admin.site.register(Schedule, ScheduleWithImportAdmin)

@@ -14,12 +14,21 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from irp_site.api import ModelCleanSerializer
-from irp_site.permissions import InIRPGroup
+from irp_site.permissions import InIRPGroup, PlanPermissions
+from oncall.ics_import import (
+    DEFAULT_WEEKS_AHEAD,
+    MAX_UPLOAD_BYTES,
+    MAX_WEEKS_AHEAD,
+    IcsImportError,
+    schedule_import_ics,
+)
 from oncall.models import Layer, Override, Schedule, ShiftSwap, Team
 from oncall.rotation import Shift, coverage_gaps
 from oncall.selectors import schedules_with_rotations, shifts_between
@@ -309,3 +318,60 @@ class OnCallView(APIView):
                 }
             )
         return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": []})
+
+
+# ICS import ----------------------------------------------------------------------------------
+# Routed in irp_site/urls.py as POST /api/v1/schedules/{id}/import-ics/.
+
+
+class ScheduleImportPermissions(PlanPermissions):
+    """An import changes the schedule and adds a layer or overrides: it needs all three."""
+
+    perms_map = {
+        **PlanPermissions.perms_map,
+        "POST": ["oncall.change_schedule", "oncall.add_layer", "oncall.add_override"],
+    }
+
+
+class ScheduleIcsImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="An iCalendar (.ics) file of at most 1 MB.")
+    weeks_ahead = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_WEEKS_AHEAD,
+        default=DEFAULT_WEEKS_AHEAD,
+        help_text="Import shifts from two weeks ago to this many weeks ahead.",
+    )
+
+    def validate_file(self, value: Any) -> Any:
+        if value.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+        return value
+
+
+class ScheduleIcsImportView(GenericAPIView):
+    """Import another tool's on-call calendar into a schedule: a new top layer, or overrides."""
+
+    queryset = Schedule.objects.all()
+    serializer_class = ScheduleIcsImportSerializer
+    parser_classes = [MultiPartParser]
+    permission_classes = [ScheduleImportPermissions]
+
+    @extend_schema(responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, pk: int) -> Response:
+        schedule = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        user = request.user
+        try:
+            result = schedule_import_ics(
+                schedule,
+                upload.read(),
+                filename=upload.name or "",
+                created_by=user if isinstance(user, User) else None,
+                weeks_ahead=serializer.validated_data["weeks_ahead"],
+            )
+        except IcsImportError as error:
+            problems = [{"kind": str(problem.kind), "message": problem.message} for problem in error.problems]
+            return Response({"file": [str(error)], "problems": problems}, status=400)
+        return Response(result.as_json(), status=201)
