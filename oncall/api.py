@@ -44,6 +44,7 @@ from oncall.services import (
 )
 
 GAP_HORIZON = timedelta(days=14)
+NEXT_HANDOFF_HORIZON = timedelta(days=30)
 MAX_RANGE = timedelta(days=366)
 
 
@@ -306,15 +307,22 @@ class OnCallView(APIView):
     def get(self, request: Request) -> Response:
         at = parse_moment(request.query_params.get("at"), "at")
         schedules = list(schedules_with_rotations())
-        shifts = shifts_between(schedules, at, at + timedelta(microseconds=1))
+        # Looking ahead also answers "until when" and "who is next" (the next handoff).
+        shifts = shifts_between(schedules, at, at + NEXT_HANDOFF_HORIZON)
         people = people_for([shift for found in shifts.values() for shift in found])
         entries = []
         for schedule in schedules:
-            current = shifts[schedule.pk][0] if shifts[schedule.pk] else None
+            found = shifts[schedule.pk]
+            current = found[0] if found and found[0].start <= at else None
+            upcoming = found[1] if current and len(found) > 1 else (found[0] if found and not current else None)
             entries.append(
                 {
                     "schedule": {"id": schedule.pk, "name": schedule.name},
                     "on_call": shift_json(current, people)["user"] if current else None,
+                    "until": current.end.isoformat() if current and current.end < at + NEXT_HANDOFF_HORIZON else None,
+                    "next": {"user": shift_json(upcoming, people)["user"], "from": upcoming.start.isoformat()}
+                    if upcoming
+                    else None,
                 }
             )
         return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": []})

@@ -63,10 +63,13 @@ def test_oncall_endpoint_says_who_is_on_call_at_an_instant(
         {
             "schedule": {"id": schedule.pk, "name": schedule.name},
             "on_call": {"id": alice.pk, "username": "p0", "name": "P0"},
+            "until": "2026-11-09T09:00:00+00:00",
+            "next": {"user": {"id": bob.pk, "username": "p1", "name": "P1"}, "from": "2026-11-09T09:00:00+00:00"},
         }
     ]
     assert second_week["schedules"][0]["on_call"]["id"] == bob.pk
     assert before_start["schedules"][0]["on_call"] is None
+    assert before_start["schedules"][0]["next"]["from"] == "2026-11-02T09:00:00+00:00"
     assert "escalation_policies" in first_week
 
 
