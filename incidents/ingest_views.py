@@ -71,7 +71,7 @@ def unavailable(message: str = "Try again shortly") -> JsonResponse:
 
 def _integration_for_routing_key(body: Any) -> Integration:
     key = pagerduty.parse_routing_key(body)
-    integration = Integration.objects.select_related("service").filter(key=key).first()
+    integration = Integration.objects.select_related("service").order_by().filter(key=key).first()
     if integration is None:
         raise InvalidEvent(["'routing_key' does not match any integration"])
     return integration
@@ -130,7 +130,7 @@ def pagerduty_change_enqueue(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, key: str) -> JsonResponse:
-    integration = Integration.objects.select_related("service").filter(key=key).first()
+    integration = Integration.objects.select_related("service").order_by().filter(key=key).first()
     if integration is None:
         return JsonResponse({"status": "unknown integration", "message": "No integration has this key"}, status=404)
     try:

@@ -67,6 +67,7 @@ def _open(integration: Integration, event: AlertEvent, route: Route, now: dateti
                 detected_at=now,
                 started_at=event.timestamp,
                 last_alert_at=now,
+                alert_count=1,
                 pages_at=None if route.suppressed_reason else now + route.service.flap_grace_period,
                 paging_suppressed_reason=route.suppressed_reason,
             )
@@ -76,22 +77,85 @@ def _open(integration: Integration, event: AlertEvent, route: Route, now: dateti
         if incident is None:
             raise
         return incident, False
+    return incident, True
+
+
+def _opening_entries(integration: Integration, route: Route, incident: Incident, alert: Alert, now: datetime) -> None:
     actor = integration_label(integration)
-    timeline_add(incident, TimelineEntry.Kind.TRIGGERED, f"Incident opened by {actor}.", at=now, actor_label=actor)
-    timeline_add(incident, TimelineEntry.Kind.SEVERITY_SET, route.severity_reason, at=now, actor_label="Routing")
+    entries = [
+        TimelineEntry(
+            incident=incident,
+            at=now,
+            kind=TimelineEntry.Kind.TRIGGERED,
+            actor_label=actor,
+            message=f"Incident opened by {actor}.",
+        ),
+        TimelineEntry(
+            incident=incident,
+            at=now,
+            kind=TimelineEntry.Kind.SEVERITY_SET,
+            actor_label="Routing",
+            message=route.severity_reason,
+        ),
+    ]
     if route.suppressed_reason:
-        timeline_add(
-            incident, TimelineEntry.Kind.PAGING_SUPPRESSED, route.suppressed_reason, at=now, actor_label="Routing"
+        entries.append(
+            TimelineEntry(
+                incident=incident,
+                at=now,
+                kind=TimelineEntry.Kind.PAGING_SUPPRESSED,
+                actor_label="Routing",
+                message=route.suppressed_reason,
+            )
         )
     elif route.service.flap_grace_period:
-        timeline_add(
-            incident,
-            TimelineEntry.Kind.NOTE,
-            f"Paging waits {route.service.flap_grace_period} (the service's grace period for self-resolving alerts).",
-            at=now,
-            actor_label="Routing",
+        entries.append(
+            TimelineEntry(
+                incident=incident,
+                at=now,
+                kind=TimelineEntry.Kind.NOTE,
+                actor_label="Routing",
+                message=(
+                    f"Paging waits {route.service.flap_grace_period} "
+                    "(the service's grace period for self-resolving alerts)."
+                ),
+            )
         )
-    return incident, True
+    entries.append(
+        TimelineEntry(
+            incident=incident,
+            at=now,
+            kind=TimelineEntry.Kind.ALERT_RECEIVED,
+            actor_label=actor,
+            message=f"Alert received: {alert.summary}",
+            data={"alert_id": alert.pk, "key": alert.key},
+        )
+    )
+    TimelineEntry.objects.bulk_create(entries)
+
+
+def _alert_values(
+    integration: Integration, event: AlertEvent, route: Route, incident: Incident, now: datetime
+) -> Alert:
+    return Alert(
+        incident=incident,
+        integration=integration,
+        service=route.service,
+        key=event.alert_key,
+        summary=event.summary or event.alert_key,
+        source=event.source,
+        severity=event.severity,
+        component=event.component,
+        group=event.group,
+        alert_class=event.alert_class,
+        labels={**event.labels, **route.added_labels},
+        details=event.details,
+        links=event.links,
+        images=event.images,
+        started_at=event.timestamp,
+        first_received_at=now,
+        last_received_at=now,
+    )
 
 
 def _new_alert(
@@ -99,48 +163,56 @@ def _new_alert(
 ) -> Alert | None:
     try:
         with transaction.atomic():
-            return Alert.objects.create(
-                incident=incident,
-                integration=integration,
-                service=route.service,
-                key=event.alert_key,
-                summary=event.summary or event.alert_key,
-                source=event.source,
-                severity=event.severity,
-                component=event.component,
-                group=event.group,
-                alert_class=event.alert_class,
-                labels={**event.labels, **route.added_labels},
-                details=event.details,
-                links=event.links,
-                images=event.images,
-                started_at=event.timestamp,
-                first_received_at=now,
-                last_received_at=now,
-            )
+            alert = _alert_values(integration, event, route, incident, now)
+            alert.save()
+            return alert
     except IntegrityError:
         return None  # a concurrent request created it; count ours as a repeat
+
+
+def _count_repeat(event: AlertEvent, route: Route, now: datetime) -> bool:
+    """The common case of an alert storm, in two statements: a repeat of an alert that is firing."""
+    repeated = Alert.objects.filter(
+        incident__service=route.service,
+        incident__dedup_key=event.incident_key,
+        key=event.alert_key,
+        status=Alert.Status.FIRING,
+    ).exclude(incident__status=Incident.Status.RESOLVED)
+    if not repeated.update(occurrences=F("occurrences") + 1, last_received_at=now):
+        return False
+    # A repeat is counted and never pages again (even while acknowledged).
+    Incident.objects.open().filter(service=route.service, dedup_key=event.incident_key).update(
+        alert_count=F("alert_count") + 1, last_alert_at=now
+    )
+    return True
 
 
 def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outcome:
     route = route_event(integration, event, now=now)
     with transaction.atomic():
+        if event.counts_repeats and _count_repeat(event, route, now):
+            return Outcome("trigger", None)
         incident, created = _open(integration, event, route, now)
+        if created:
+            # Nobody else can see the new incident yet, so its first alert needs no conflict check.
+            alert = _alert_values(integration, event, route, incident, now)
+            alert.save()
+            _opening_entries(integration, route, incident, alert, now)
+            return Outcome("trigger", incident.pk, created=True)
         alert = Alert.objects.filter(incident=incident, key=event.alert_key).first()
         if alert is None:
             alert = _new_alert(integration, event, route, incident, now)
             if alert is not None:
                 Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + 1, last_alert_at=now)
-                kind = TimelineEntry.Kind.ALERT_RECEIVED if created else TimelineEntry.Kind.ALERT_GROUPED
                 timeline_add(
                     incident,
-                    kind,
-                    f"{kind.label}: {alert.summary}",
+                    TimelineEntry.Kind.ALERT_GROUPED,
+                    f"Alert grouped: {alert.summary}",
                     at=now,
                     actor_label=integration_label(integration),
                     data={"alert_id": alert.pk, "key": alert.key},
                 )
-                return Outcome("trigger", incident.pk, created)
+                return Outcome("trigger", incident.pk)
             alert = Alert.objects.get(incident=incident, key=event.alert_key)
         if alert.status == Alert.Status.RESOLVED:
             Alert.objects.filter(pk=alert.pk).update(
@@ -156,7 +228,7 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
                 data={"alert_id": alert.pk, "key": alert.key},
             )
         elif event.counts_repeats:
-            # A repeat of a firing alert: counted, never paged again (even while acknowledged).
+            # Lost the race for the fast path above to a concurrent first trigger: count it here.
             Alert.objects.filter(pk=alert.pk).update(occurrences=F("occurrences") + 1, last_received_at=now)
             Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + 1, last_alert_at=now)
     return Outcome("trigger", incident.pk, created)
