@@ -39,6 +39,7 @@ from oncall.models import (
     Team,
 )
 from oncall.selectors import schedules_with_rotations, shifts_between
+from oncall.services import schedule_rotate_calendar_secret
 
 
 class ProfileInline(admin.StackedInline):
@@ -153,6 +154,13 @@ class ScheduleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team", "owner"]
     inlines = [LayerInline, OverrideInline]
     readonly_fields = ["preview"]
+    actions = ["rotate_calendar_secrets"]
+
+    @admin.action(description="Rotate the calendar links of the selected schedules")
+    def rotate_calendar_secrets(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
+        for schedule in queryset:
+            schedule_rotate_calendar_secret(schedule)
+        self.message_user(request, f"Rotated {queryset.count()} calendar link(s); the old links no longer work.")
 
     @admin.display(description="Final schedule, next two weeks")
     def preview(self, obj: Schedule) -> str:

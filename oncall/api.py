@@ -37,6 +37,7 @@ from oncall.services import (
     SwapError,
     layer_save,
     override_create,
+    schedule_rotate_calendar_secret,
     swap_accept,
     swap_approve,
     swap_decline,
@@ -172,6 +173,13 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     queryset = Schedule.objects.all()
     serializer_class = ScheduleSerializer
     filterset_fields = ["team"]
+
+    @extend_schema(request=None, responses=ScheduleSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-calendar-secret")
+    def rotate_calendar_secret(self, request: Request, pk: str | None = None) -> Response:
+        """A new secret calendar URL; the old one stops working at once."""
+        schedule = schedule_rotate_calendar_secret(self.get_object())
+        return Response(self.get_serializer(schedule).data)
 
     @extend_schema(
         parameters=[

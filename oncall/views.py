@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from irp_site.decorators import irp_member_required
 from oncall.calendars import build_calendar, feed_window
 from oncall.models import Profile, Schedule, Team
 from oncall.rotation import Shift, coverage_gaps, layer_shifts
 from oncall.selectors import schedule_spec, schedules_with_rotations, shifts_between
-from oncall.services import profile_for
+from oncall.services import profile_for, profile_rotate_calendar_secret
 
 NEXT_HANDOFF_HORIZON = timedelta(days=30)
 
@@ -133,3 +135,13 @@ def person_calendar(request: HttpRequest, secret: str) -> HttpResponse:
         {profile.user_id: profile.user},
     )
     return HttpResponse(body, content_type="text/calendar; charset=utf-8")
+
+
+@irp_member_required
+@require_POST
+def rotate_my_calendar(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    profile_rotate_calendar_secret(user)
+    messages.success(request, "Your calendar link is new; the old one no longer works.")
+    return redirect("oncall:mine")

@@ -195,9 +195,9 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
         incident, created = _open(integration, event, route, now)
         if created:
             # Nobody else can see the new incident yet, so its first alert needs no conflict check.
-            alert = _alert_values(integration, event, route, incident, now)
-            alert.save()
-            _opening_entries(integration, route, incident, alert, now)
+            first = _alert_values(integration, event, route, incident, now)
+            first.save()
+            _opening_entries(integration, route, incident, first, now)
             return Outcome("trigger", incident.pk, created=True)
         alert = Alert.objects.filter(incident=incident, key=event.alert_key).first()
         if alert is None:

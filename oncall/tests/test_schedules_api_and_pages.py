@@ -321,3 +321,24 @@ def test_who_is_on_call_now_page_and_my_shifts(client: Client) -> None:
     assert "<strong>P1</strong>" in now_page  # day 2 of a daily alice/bob rotation: bob
     assert "Web primary" in mine
     assert "/oncall/calendars/person/" in mine
+
+
+def test_calendar_secrets_rotate_and_old_links_stop_working(
+    plan_owner: User, api_client_for: Callable[[User], APIClient], client: Client
+) -> None:
+    from oncall.services import profile_for
+
+    (alice,) = people(1)
+    schedule = weekly_schedule([alice])
+    old_schedule_url = f"/oncall/calendars/schedule/{schedule.calendar_secret}.ics"
+    old_person_url = f"/oncall/calendars/person/{profile_for(alice).calendar_secret}.ics"
+
+    rotated = api_client_for(plan_owner).post(f"/api/v1/schedules/{schedule.pk}/rotate-calendar-secret/")
+    client.force_login(alice)
+    client.post("/oncall/mine/rotate-calendar-link/")
+
+    assert rotated.status_code == 200
+    assert client.get(old_schedule_url).status_code == 404
+    assert client.get(rotated.json()["ical_url"].replace("http://127.0.0.1:8000", "")).status_code == 200
+    assert client.get(old_person_url).status_code == 404
+    assert client.get(f"/oncall/calendars/person/{profile_for(alice).calendar_secret}.ics").status_code == 200
