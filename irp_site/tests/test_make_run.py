@@ -67,10 +67,26 @@ def running(tmp_path: Path) -> Iterator[tuple[str, list[str], subprocess.Popen[s
     try:
         yield f"http://127.0.0.1:{port}", lines, process
     finally:
-        if process.poll() is None:
+        stop_everything(process, checkout)
+        assert not (checkout / ".venv" / "bin").is_symlink()  # sanity: we never replaced the real venv
+
+
+def stop_everything(process: subprocess.Popen[str], checkout: Path) -> None:
+    """Also after a failure: honcho starts each process in a session of its own, so killing make's
+    group alone would leave web, worker and engine running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)  # honcho stops its children on Ctrl-C
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        assert not (checkout / ".venv" / "bin").is_symlink()  # sanity: we never replaced the real venv
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(checkout):
+                os.kill(int(proc.name), signal.SIGKILL)
+        except OSError:
+            continue
 
 
 def read_until(lines: list[str], pattern: str, deadline: float) -> re.Match[str]:
