@@ -1,5 +1,6 @@
 """`make run` from a fresh copy of the repository: the newcomer's first command, end to end."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -42,7 +43,7 @@ def fresh_copy(destination: Path) -> None:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
+def running(tmp_path: Path) -> Iterator[tuple[str, list[str], subprocess.Popen[str], Path]]:
     if not (ROOT / ".venv" / "bin" / ".installed").exists():
         pytest.skip("run `make install` first; this test reuses the installed virtualenv")
     checkout = tmp_path / "irp"
@@ -65,10 +66,21 @@ def running(tmp_path: Path) -> Iterator[tuple[str, list[str], subprocess.Popen[s
     assert output is not None
     threading.Thread(target=lambda: lines.extend(iter(output.readline, "")), daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{port}", lines, process
+        yield f"http://127.0.0.1:{port}", lines, process, checkout
     finally:
         stop_everything(process, checkout)
         assert not (checkout / ".venv" / "bin").is_symlink()  # sanity: we never replaced the real venv
+
+
+def processes_in(checkout: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(checkout):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def stop_everything(process: subprocess.Popen[str], checkout: Path) -> None:
@@ -81,12 +93,9 @@ def stop_everything(process: subprocess.Popen[str], checkout: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(proc / "cwd")).is_relative_to(checkout):
-                os.kill(int(proc.name), signal.SIGKILL)
-        except OSError:
-            continue
+    for pid in processes_in(checkout):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def read_until(lines: list[str], pattern: str, deadline: float) -> re.Match[str]:
@@ -100,8 +109,10 @@ def read_until(lines: list[str], pattern: str, deadline: float) -> re.Match[str]
 
 
 @pytest.mark.slow
-def test_make_run_serves_the_demo_and_stops_on_ctrl_c(running: tuple[str, list[str], subprocess.Popen[str]]) -> None:
-    base, lines, process = running
+def test_make_run_serves_the_demo_and_stops_on_ctrl_c(
+    running: tuple[str, list[str], subprocess.Popen[str], Path],
+) -> None:
+    base, lines, process, checkout = running
     deadline = time.monotonic() + STARTUP_SECONDS
 
     login = read_until(lines, r"Sign in as (\S+) / (\S+)", deadline)
@@ -142,4 +153,5 @@ def test_make_run_serves_the_demo_and_stops_on_ctrl_c(running: tuple[str, list[s
     process.wait(timeout=30)
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # nothing of web, worker or engine is left running
+        os.killpg(process.pid, 0)
+    assert processes_in(checkout) == []  # nothing of web, worker or engine is left running
