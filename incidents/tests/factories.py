@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from incidents.models import Integration, Service
+from django.test import Client
+
+from incidents.models import Alert, Incident, Integration, Service, TimelineEntry
 from oncall.models import Team
 
 
@@ -20,3 +24,28 @@ def make_integration(
     kind: str = Integration.Kind.PAGERDUTY, *, service: Service | None = None, name: str = "Monitoring", **extra: Any
 ) -> Integration:
     return Integration.objects.create(name=name, kind=kind, service=service or make_service(), **extra)
+
+
+# --- Webhook sources ------------------------------------------------------------------------------
+
+SOURCE_FIXTURES = Path(__file__).resolve().parents[1] / "sources" / "fixtures"
+
+
+def load_fixture(source: str, name: str) -> dict[str, Any]:
+    return json.loads((SOURCE_FIXTURES / source / f"{name}.json").read_text())
+
+
+def post(client: Client, integration: Integration, body: Any) -> Any:
+    return client.post(f"/integrations/{integration.key}/alerts", body, content_type="application/json")
+
+
+def alert_states(incident: Incident) -> dict[str, str]:
+    return dict(incident.alerts.values_list("key", "status"))
+
+
+def timeline_kinds(incident: Incident) -> list[str]:
+    return list(incident.timeline.values_list("kind", flat=True))
+
+
+def stored_rows() -> tuple[int, int, int]:
+    return Incident.objects.count(), Alert.objects.count(), TimelineEntry.objects.count()

@@ -1,6 +1,5 @@
 """IRP's generic JSON source: one alert per body, keyed by its dedup key (or its title)."""
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,7 +8,13 @@ import pytest
 from django.test import Client
 
 from incidents.models import Alert, Incident, Integration, TimelineEntry
-from incidents.tests.factories import make_integration
+from incidents.tests.factories import (
+    load_fixture,
+    make_integration,
+    post,
+    stored_rows,
+    timeline_kinds,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,19 +23,7 @@ INVOICE_KEY = "billing/invoice-export/2026-03-02"
 
 
 def payload(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def post(client: Client, integration: Integration, body: Any) -> Any:
-    return client.post(f"/integrations/{integration.key}/alerts", body, content_type="application/json")
-
-
-def timeline_kinds(incident: Incident) -> list[str]:
-    return list(incident.timeline.values_list("kind", flat=True))
-
-
-def stored_rows() -> tuple[int, int, int]:
-    return Incident.objects.count(), Alert.objects.count(), TimelineEntry.objects.count()
+    return load_fixture("generic", name)
 
 
 @pytest.fixture

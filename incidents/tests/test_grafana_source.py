@@ -9,7 +9,14 @@ import pytest
 from django.test import Client
 
 from incidents.models import Alert, Incident, Integration, TimelineEntry
-from incidents.tests.factories import make_integration
+from incidents.tests.factories import (
+    alert_states,
+    load_fixture,
+    make_integration,
+    post,
+    stored_rows,
+    timeline_kinds,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,23 +31,7 @@ UNSEEN = "More alerts in this group than Grafana sent (its max alerts setting); 
 
 
 def payload(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def post(client: Client, integration: Integration, body: Any) -> Any:
-    return client.post(f"/integrations/{integration.key}/alerts", body, content_type="application/json")
-
-
-def alert_states(incident: Incident) -> dict[str, str]:
-    return dict(incident.alerts.values_list("key", "status"))
-
-
-def timeline_kinds(incident: Incident) -> list[str]:
-    return list(incident.timeline.values_list("kind", flat=True))
-
-
-def stored_rows() -> tuple[int, int, int]:
-    return Incident.objects.count(), Alert.objects.count(), TimelineEntry.objects.count()
+    return load_fixture("grafana", name)
 
 
 @pytest.fixture
