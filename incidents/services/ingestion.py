@@ -88,7 +88,7 @@ def _opening_entries(integration: Integration, route: Route, incident: Incident,
             at=now,
             kind=TimelineEntry.Kind.TRIGGERED,
             actor_label=actor,
-            message=f"Incident opened by {actor}.",
+            message="Opened by the first alert.",
         ),
         TimelineEntry(
             incident=incident,
@@ -127,7 +127,7 @@ def _opening_entries(integration: Integration, route: Route, incident: Incident,
             at=now,
             kind=TimelineEntry.Kind.ALERT_RECEIVED,
             actor_label=actor,
-            message=f"Alert received: {alert.summary}",
+            message=alert.summary,
             data={"alert_id": alert.pk, "key": alert.key},
         )
     )
@@ -207,7 +207,7 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
                 timeline_add(
                     incident,
                     TimelineEntry.Kind.ALERT_GROUPED,
-                    f"Alert grouped: {alert.summary}",
+                    alert.summary,
                     at=now,
                     actor_label=integration_label(integration),
                     data={"alert_id": alert.pk, "key": alert.key},
@@ -222,7 +222,7 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
             timeline_add(
                 incident,
                 TimelineEntry.Kind.ALERT_GROUPED,
-                f"Alert firing again: {alert.summary}",
+                f"Firing again: {alert.summary}",
                 at=now,
                 actor_label=integration_label(integration),
                 data={"alert_id": alert.pk, "key": alert.key},
@@ -268,7 +268,7 @@ def _resolve(integration: Integration, event: AlertEvent, now: datetime) -> Outc
             timeline_add(
                 incident,
                 TimelineEntry.Kind.ALERT_RESOLVED,
-                f"Alert resolved by source: {alert.summary}",
+                alert.summary,
                 at=now,
                 actor_label=actor,
                 data={"alert_id": alert.pk, "key": alert.key},

@@ -237,7 +237,7 @@ def test_an_alert_that_fires_again_rejoins_its_open_incident(client: Client, int
     assert alert_states(incident) == {POD_A: "firing", POD_B: "firing", POD_C: "firing"}
     pod_a = incident.alerts.get(key=POD_A)
     assert (pod_a.occurrences, pod_a.resolved_at) == (2, None)
-    again = incident.timeline.filter(message__startswith="Alert firing again").values_list("data__key", flat=True)
+    again = incident.timeline.filter(message__startswith="Firing again").values_list("data__key", flat=True)
     assert sorted(again) == [POD_A, POD_C]
     assert incident.alert_count == 5
 
