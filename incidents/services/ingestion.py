@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from incidents.models import Alert, ChangeEvent, Incident, Integration, TimelineEntry
+from incidents.services import ingestion_sql
 from incidents.services.lifecycle import incident_transition, timeline_add
 from incidents.services.routing import Route, route_event
 from incidents.sources.events import AlertEvent
@@ -80,58 +81,42 @@ def _open(integration: Integration, event: AlertEvent, route: Route, now: dateti
     return incident, True
 
 
-def _opening_entries(integration: Integration, route: Route, incident: Incident, alert: Alert, now: datetime) -> None:
+def opening_entries(integration: Integration, event: AlertEvent, route: Route) -> list[tuple[str, str, str]]:
+    """(kind, actor, message) of the timeline entries that open an incident, in order."""
     actor = integration_label(integration)
     entries = [
-        TimelineEntry(
-            incident=incident,
-            at=now,
-            kind=TimelineEntry.Kind.TRIGGERED,
-            actor_label=actor,
-            message="Opened by the first alert.",
-        ),
-        TimelineEntry(
-            incident=incident,
-            at=now,
-            kind=TimelineEntry.Kind.SEVERITY_SET,
-            actor_label="Routing",
-            message=route.severity_reason,
-        ),
+        (TimelineEntry.Kind.TRIGGERED.value, actor, "Opened by the first alert."),
+        (TimelineEntry.Kind.SEVERITY_SET.value, "Routing", route.severity_reason),
     ]
     if route.suppressed_reason:
-        entries.append(
-            TimelineEntry(
-                incident=incident,
-                at=now,
-                kind=TimelineEntry.Kind.PAGING_SUPPRESSED,
-                actor_label="Routing",
-                message=route.suppressed_reason,
-            )
-        )
+        entries.append((TimelineEntry.Kind.PAGING_SUPPRESSED.value, "Routing", route.suppressed_reason))
     elif route.service.flap_grace_period:
         entries.append(
-            TimelineEntry(
-                incident=incident,
-                at=now,
-                kind=TimelineEntry.Kind.NOTE,
-                actor_label="Routing",
-                message=(
-                    f"Paging waits {route.service.flap_grace_period} "
-                    "(the service's grace period for self-resolving alerts)."
-                ),
+            (
+                TimelineEntry.Kind.NOTE.value,
+                "Routing",
+                f"Paging waits {route.service.flap_grace_period} "
+                "(the service's grace period for self-resolving alerts).",
             )
         )
-    entries.append(
+    entries.append((TimelineEntry.Kind.ALERT_RECEIVED.value, actor, event.summary or event.alert_key))
+    return entries
+
+
+def _write_opening_entries(
+    integration: Integration, event: AlertEvent, route: Route, incident: Incident, alert: Alert, now: datetime
+) -> None:
+    TimelineEntry.objects.bulk_create(
         TimelineEntry(
             incident=incident,
             at=now,
-            kind=TimelineEntry.Kind.ALERT_RECEIVED,
+            kind=kind,
             actor_label=actor,
-            message=alert.summary,
-            data={"alert_id": alert.pk, "key": alert.key},
+            message=message,
+            data={"alert_id": alert.pk, "key": alert.key} if kind == TimelineEntry.Kind.ALERT_RECEIVED else {},
         )
+        for kind, actor, message in opening_entries(integration, event, route)
     )
-    TimelineEntry.objects.bulk_create(entries)
 
 
 def _alert_values(
@@ -171,33 +156,51 @@ def _new_alert(
 
 
 def _count_repeat(event: AlertEvent, route: Route, now: datetime) -> bool:
-    """The common case of an alert storm, in two statements: a repeat of an alert that is firing."""
-    repeated = Alert.objects.filter(
+    """A repeat of an alert that is firing: counted, never paged again (even while acknowledged)."""
+    # Incident first, then alert: the lock order of every writer here and in ingestion_sql.
+    counted = (
+        Incident.objects.open()
+        .filter(
+            service=route.service,
+            dedup_key=event.incident_key,
+            alerts__key=event.alert_key,
+            alerts__status=Alert.Status.FIRING,
+        )
+        .update(alert_count=F("alert_count") + 1, last_alert_at=now)
+    )
+    if not counted:
+        return False
+    Alert.objects.filter(
         incident__service=route.service,
         incident__dedup_key=event.incident_key,
         key=event.alert_key,
         status=Alert.Status.FIRING,
-    ).exclude(incident__status=Incident.Status.RESOLVED)
-    if not repeated.update(occurrences=F("occurrences") + 1, last_received_at=now):
-        return False
-    # A repeat is counted and never pages again (even while acknowledged).
-    Incident.objects.open().filter(service=route.service, dedup_key=event.incident_key).update(
-        alert_count=F("alert_count") + 1, last_alert_at=now
-    )
+    ).exclude(incident__status=Incident.Status.RESOLVED).update(occurrences=F("occurrences") + 1, last_received_at=now)
     return True
 
 
 def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outcome:
     route = route_event(integration, event, now=now)
+    # The two common cases in one statement each, for sources whose triggers are events (not
+    # re-sent state, which would keep hitting the conflict); anything else takes the ORM path below.
+    if ingestion_sql.available() and event.counts_repeats:
+        incident_id = ingestion_sql.count_repeat(event, route, now)
+        if incident_id is not None:
+            return Outcome("trigger", incident_id)
+        incident_id = ingestion_sql.open_incident(
+            integration, event, route, opening_entries(integration, event, route), now
+        )
+        if incident_id is not None:
+            return Outcome("trigger", incident_id, created=True)
     with transaction.atomic():
-        if event.counts_repeats and _count_repeat(event, route, now):
+        if event.counts_repeats and not ingestion_sql.available() and _count_repeat(event, route, now):
             return Outcome("trigger", None)
         incident, created = _open(integration, event, route, now)
         if created:
             # Nobody else can see the new incident yet, so its first alert needs no conflict check.
             first = _alert_values(integration, event, route, incident, now)
             first.save()
-            _opening_entries(integration, route, incident, first, now)
+            _write_opening_entries(integration, event, route, incident, first, now)
             return Outcome("trigger", incident.pk, created=True)
         alert = Alert.objects.filter(incident=incident, key=event.alert_key).first()
         if alert is None:
@@ -214,11 +217,13 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
                 )
                 return Outcome("trigger", incident.pk)
             alert = Alert.objects.get(incident=incident, key=event.alert_key)
+        # Rows are locked incident first, then alert, everywhere (the SQL fast path too), so
+        # concurrent senders of one alert never deadlock.
         if alert.status == Alert.Status.RESOLVED:
+            Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + 1, last_alert_at=now)
             Alert.objects.filter(pk=alert.pk).update(
                 status=Alert.Status.FIRING, resolved_at=None, last_received_at=now, occurrences=F("occurrences") + 1
             )
-            Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + 1, last_alert_at=now)
             timeline_add(
                 incident,
                 TimelineEntry.Kind.ALERT_GROUPED,
@@ -229,8 +234,8 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
             )
         elif event.counts_repeats:
             # Lost the race for the fast path above to a concurrent first trigger: count it here.
-            Alert.objects.filter(pk=alert.pk).update(occurrences=F("occurrences") + 1, last_received_at=now)
             Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + 1, last_alert_at=now)
+            Alert.objects.filter(pk=alert.pk).update(occurrences=F("occurrences") + 1, last_received_at=now)
     return Outcome("trigger", incident.pk, created)
 
 
@@ -261,6 +266,8 @@ def _resolve(integration: Integration, event: AlertEvent, now: datetime) -> Outc
     incident = alert.incident
     actor = integration_label(integration)
     with transaction.atomic():
+        # Incident first, then alert: the lock order of every other writer.
+        Incident.objects.select_for_update().filter(pk=incident.pk).first()
         changed = Alert.objects.filter(pk=alert.pk, status=Alert.Status.FIRING).update(
             status=Alert.Status.RESOLVED, resolved_at=now, last_received_at=now
         )
