@@ -47,9 +47,11 @@ def _fast_passwords(settings: Any) -> None:
 def _fresh_triage_config() -> None:
     # Ingestion keeps the routing configuration for a couple of seconds; each test starts afresh,
     # since a rolled-back test leaves no save signal behind to clear it.
+    from incidents.services.ratelimit import forget_integration_copies
     from incidents.services.routing import forget_triage_config
 
     forget_triage_config()
+    forget_integration_copies()
 
 
 def _person(username: str, *groups: str, **extra: object) -> User:

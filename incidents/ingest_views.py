@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from incidents.models import Integration
 from incidents.services.ingestion import change_event_record, ingest_events
-from incidents.services.ratelimit import rate_limit_consume
+from incidents.services.ratelimit import rate_limit_consume, rate_limit_consume_by_key
 from incidents.services.routing import PlanIncomplete
 from incidents.sources import alertmanager, generic, grafana, pagerduty
 from incidents.sources.events import AlertEvent, InvalidEvent
@@ -78,14 +78,21 @@ def _integration_for_routing_key(body: Any) -> Integration:
 
 
 def store_within_limit(
-    integration: Integration, store: Callable[[datetime], T], *, events: int = 1
+    integration: Integration,
+    store: Callable[[datetime], T],
+    *,
+    events: int = 1,
+    counted: bool = False,
+    now: datetime | None = None,
 ) -> tuple[T | None, JsonResponse | None]:
-    """Count the events against the key's rate limit, then store them; or say why not (429/503)."""
-    now = timezone.now()
+    """Count the events against the key's rate limit (unless already `counted`), then store them;
+    or say why not (429/503)."""
+    now = now or timezone.now()
     try:
-        allowance = rate_limit_consume(integration, now=now, events=max(1, events))
-        if not allowance.allowed:
-            return None, too_many(allowance.retry_after_seconds, allowance.limit)
+        if not counted:
+            allowance = rate_limit_consume(integration, now=now, events=max(1, events))
+            if not allowance.allowed:
+                return None, too_many(allowance.retry_after_seconds, allowance.limit)
         return store(now), None
     except OperationalError:
         logger.exception("could not store events from integration %s", integration.pk)
@@ -100,13 +107,27 @@ def store_within_limit(
 def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     try:
         body = read_json(request)
-        integration = _integration_for_routing_key(body)
+        key = pagerduty.parse_routing_key(body)
         event = pagerduty.parse_event(body)
     except BodyError as error:
         return invalid([str(error)], status=error.status)
     except InvalidEvent as error:
         return invalid(error.errors)
-    _, refused = store_within_limit(integration, lambda now: ingest_events(integration, [event], now=now))
+    now = timezone.now()
+    try:
+        # The hottest door: the key lookup and the rate limit are one statement.
+        found = rate_limit_consume_by_key(key, now=now)
+        if found is None:
+            return invalid(["'routing_key' does not match any integration"])
+        integration, allowance = found
+        if not allowance.allowed:
+            return too_many(allowance.retry_after_seconds, allowance.limit)
+    except OperationalError:
+        logger.exception("could not count an event against its key's limit")
+        return unavailable()
+    _, refused = store_within_limit(
+        integration, lambda now: ingest_events(integration, [event], now=now), counted=True, now=now
+    )
     return refused or JsonResponse(
         {"status": "success", "message": "Event processed", "dedup_key": event.incident_key}, status=202
     )
