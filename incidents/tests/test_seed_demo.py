@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
@@ -8,8 +10,8 @@ from oncall.models import Team
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_loads_acme_once(settings: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
-    settings.DEBUG = True  # type: ignore[attr-defined]
+def test_seed_demo_loads_acme_once(settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    settings.DEBUG = True
 
     call_command("seed_demo")
     call_command("seed_demo")
@@ -30,8 +32,8 @@ def test_seed_demo_loads_acme_once(settings: pytest.FixtureRequest, capsys: pyte
     assert alex.check_password("irp-demo")
 
 
-def test_seed_demo_refuses_to_run_in_production(settings: pytest.FixtureRequest) -> None:
-    settings.DEBUG = False  # type: ignore[attr-defined]
+def test_seed_demo_refuses_to_run_in_production(settings: Any) -> None:
+    settings.DEBUG = False
 
     with pytest.raises(CommandError, match="only runs with DEBUG=1"):
         call_command("seed_demo")
