@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import CheckboxSelectMultiple
@@ -196,8 +197,8 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
     exclude = ["created_by"]
 
     def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
+        if not change and isinstance(request.user, User):
+            obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
 
@@ -210,8 +211,8 @@ class SilenceAdmin(admin.ModelAdmin):
     exclude = ["created_by"]
 
     def save_model(self, request: HttpRequest, obj: Silence, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
+        if not change and isinstance(request.user, User):
+            obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
 

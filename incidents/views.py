@@ -67,10 +67,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("severity", "service", "integration", "routing_rule"), pk=pk
     )
-    alerts = list(incident.alerts.all())
-    for alert in alerts:
-        # Shown as text in <pre>: the template escapes it, so a payload can never become markup.
-        alert.details_json = json.dumps(alert.details, indent=2, sort_keys=True, ensure_ascii=False)  # type: ignore[attr-defined]
+    # Shown as text in <pre>: the template escapes it, so a payload can never become markup.
+    alerts = [
+        (alert, json.dumps(alert.details, indent=2, sort_keys=True, ensure_ascii=False))
+        for alert in incident.alerts.all()
+    ]
     changes = ChangeEvent.objects.filter(
         service=incident.service,
         timestamp__gte=incident.detected_at - CHANGES_BEFORE_INCIDENT,

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pagerduty
 import pytest
 from django.test import Client
 
@@ -82,9 +83,7 @@ def test_change_event(client: Client, integration: Integration) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("migrated_data")
 def test_pagerdutys_own_python_client_works_against_irp(live_server: Any) -> None:
-    pagerduty = pytest.importorskip("pagerduty")
-
-    class LocalEventsClient(pagerduty.EventsApiV2Client):  # type: ignore[name-defined]
+    class LocalEventsClient(pagerduty.EventsApiV2Client):
         # The client only accepts https:// base URLs; the test server speaks plain HTTP.
         @property
         def url(self) -> str:
