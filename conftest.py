@@ -148,6 +148,7 @@ def migrated_data(transactional_db: None) -> None:
     for module, function in (
         ("irp_site.migrations.0002_groups", "create_groups"),
         ("incidents.migrations.0002_default_plan", "create_default_plan"),
+        ("incidents.migrations.0005_default_urgency", "set_urgency"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
     sync_group_permissions()

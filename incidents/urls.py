@@ -8,4 +8,5 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="list"),
     path("incidents/<int:pk>/", views.incident_detail, name="detail"),
     path("plan/", views.plan, name="plan"),
+    path("l/<str:token>/", views.action_link, name="action-link"),
 ]

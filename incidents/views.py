@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Prefetch, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
-from incidents.models import ChangeEvent, Incident, ResponsePlan, Role, Service, SeverityLevel
+from incidents.action_links import ACTIONS, LinkExpired, LinkInvalid, action_link_read
+from incidents.models import ChangeEvent, Incident, ResponsePlan, Role, Service, SeverityLevel, UsedActionLink
+from incidents.services.responding import ActionRefused, act_on_link
 from irp_site.decorators import irp_member_required
 
 
@@ -88,3 +93,32 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def status_page(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/status_page.html", {"plan": ResponsePlan.objects.current()})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def action_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A one-click link from a notification. GET only asks (link-preview bots fetch links);
+    the POST of the confirmation form acts. No login needed: the signed link is the credential."""
+    try:
+        link = action_link_read(token)
+    except LinkExpired:
+        problem = "This link has expired. Open the incident in IRP to act on it."
+        return render(request, "incidents/action_link.html", {"problem": problem}, status=410)
+    except LinkInvalid:
+        problem = "This is not a valid IRP link. Check that it was copied whole."
+        return render(request, "incidents/action_link.html", {"problem": problem}, status=404)
+    incident = Incident.objects.select_related("severity", "service").filter(pk=link.incident_id).first()
+    context: dict[str, Any] = {"incident": incident, "action": ACTIONS[link.action], "link": link}
+    if request.method == "POST":
+        try:
+            incident, outcome = act_on_link(link)
+        except ActionRefused as error:
+            context["problem"] = str(error)
+            return render(request, "incidents/action_link.html", context, status=409)
+        context.update(incident=incident, outcome=outcome)
+        return render(request, "incidents/action_link.html", context)
+    if UsedActionLink.objects.filter(nonce=link.nonce).exists():
+        context["problem"] = "This link was already used. Each link works once."
+        return render(request, "incidents/action_link.html", context, status=409)
+    return render(request, "incidents/action_link.html", context)

@@ -215,7 +215,20 @@ Q_CLUSTER = {
 }
 # /healthz calls a process dead when its heartbeat is older than this.
 HEARTBEAT_MAX_AGE_SECONDS = env.int("HEARTBEAT_MAX_AGE_SECONDS", default=10)
-ENGINE_TICK_SECONDS = env.float("ENGINE_TICK_SECONDS", default=1.0)
+# Four ticks a second: a step falls due at most a quarter of a second before the engine sees it.
+ENGINE_TICK_SECONDS = env.float("ENGINE_TICK_SECONDS", default=0.25)
+# Due work (an escalation step, a delivery) this late makes /healthz degraded and the admin warn.
+OVERDUE_ALARM_SECONDS = env.int("OVERDUE_ALARM_SECONDS", default=30)
+DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# A worker holds a delivery this long while sending; a crashed worker's delivery is re-driven after it.
+DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=30.0)
+# A queued delivery handed to the workers this long ago without being picked up is handed over again.
+DELIVERY_REDISPATCH_SECONDS = env.float("DELIVERY_REDISPATCH_SECONDS", default=15.0)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2.0)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=300.0)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=6)
+# Acknowledge/resolve links in notifications stop working after this long.
+ACTION_LINK_MAX_AGE_SECONDS = env.int("ACTION_LINK_MAX_AGE_SECONDS", default=24 * 3600)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {

@@ -9,6 +9,8 @@ class OncallConfig(AppConfig):
 
     def ready(self) -> None:
         from irp_site import engine
+        from oncall.deliveries import dispatch_due
         from oncall.handoffs import Every, handoff_notices_plan
 
         engine.register("handoff_notices", Every(timedelta(minutes=1), handoff_notices_plan))
+        engine.register("deliveries", dispatch_due)

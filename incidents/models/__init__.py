@@ -1,4 +1,5 @@
 from incidents.models.alerts import Alert
+from incidents.models.escalation import EscalationRun, UsedActionLink
 from incidents.models.incident import Incident, TimelineEntry
 from incidents.models.integrations import ChangeEvent, IngestionWindow, Integration
 from incidents.models.plan import ResponsePlan, Role, Service, SeverityLevel
@@ -7,6 +8,7 @@ from incidents.models.routing import MaintenanceWindow, RoutingRule, Silence
 __all__ = [
     "Alert",
     "ChangeEvent",
+    "EscalationRun",
     "Incident",
     "IngestionWindow",
     "Integration",
@@ -18,4 +20,5 @@ __all__ = [
     "SeverityLevel",
     "Silence",
     "TimelineEntry",
+    "UsedActionLink",
 ]

@@ -110,6 +110,10 @@ class TimelineEntry(models.Model):
         RETRIGGERED = "retriggered", "Re-triggered"
         RESOLVED = "resolved", "Resolved"
         NOTE = "note", "Note"
+        ESCALATED = "escalated", "Escalation step"
+        NOTIFIED = "notified", "Notification"
+        ESCALATION_ENDED = "escalation_ended", "Escalation ended"
+        REASSIGNED = "reassigned", "Reassigned"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(default=timezone.now)

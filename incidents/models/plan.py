@@ -132,6 +132,19 @@ class SeverityLevel(models.Model):
     pages_responders = models.BooleanField(
         default=True, help_text="Whether an incident of this severity pages anyone at all."
     )
+    urgency = models.CharField(
+        max_length=8,
+        choices=[("high", "High"), ("low", "Low")],
+        default="high",
+        help_text="Which of each person's notification rules apply: high urgency may wake people up.",
+    )
+    escalation_depth = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Escalate at most this many steps up a policy (e.g. 2: primary and secondary, "
+        "never the manager). Empty: the whole policy.",
+    )
     postmortem_required = models.BooleanField(default=False)
     postmortem_due_business_days = models.PositiveSmallIntegerField(
         null=True,
@@ -246,6 +259,14 @@ class Service(models.Model):
             "Wait this long before paging for a new incident; an alert that resolves itself within it never "
             "pages anyone (self-resolving blips)."
         ),
+    )
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+        help_text="Who is paged for this service's incidents, and in what order.",
     )
 
     objects = ServiceQuerySet.as_manager()

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from incidents.models import Alert, ChangeEvent, Incident, Integration, TimelineEntry
 from incidents.services import ingestion_sql
-from incidents.services.lifecycle import incident_transition, timeline_add
+from incidents.services.lifecycle import incident_transition
 from incidents.services.routing import Route, route_event
+from incidents.services.timeline import timeline_add
 from incidents.sources.events import AlertEvent
 from incidents.sources.pagerduty import ChangeEventData
 

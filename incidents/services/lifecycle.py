@@ -12,7 +12,9 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from incidents.models import Incident, TimelineEntry
+from incidents.models import EscalationRun, Incident, TimelineEntry
+from incidents.services.escalation import runs_stop
+from incidents.services.timeline import person_name, timeline_add
 
 logger = logging.getLogger(__name__)
 
@@ -35,27 +37,6 @@ class TransitionNotAllowed(ValueError):
     pass
 
 
-def timeline_add(
-    incident: Incident,
-    kind: TimelineEntry.Kind,
-    message: str,
-    *,
-    at: datetime | None = None,
-    actor: User | None = None,
-    actor_label: str = "",
-    data: dict[str, Any] | None = None,
-) -> TimelineEntry:
-    return TimelineEntry.objects.create(
-        incident=incident,
-        kind=kind,
-        message=message,
-        at=at or timezone.now(),
-        actor=actor,
-        actor_label=actor_label,
-        data=data or {},
-    )
-
-
 def _send_changed(incident_id: int, old: str, new: str) -> Callable[[], None]:
     def send() -> None:
         incident_status_changed.send(sender=Incident, incident_id=incident_id, old=old, new=new)
@@ -71,11 +52,14 @@ def incident_transition(
     actor_label: str = "",
     message: str = "",
     at: datetime | None = None,
+    repage: bool = True,
 ) -> bool:
     """Move `incident` to `new_status` if it is still where we found it.
 
     Returns False when another process changed it first (nothing is written then). Raises
-    TransitionNotAllowed for a move the lifecycle forbids.
+    TransitionNotAllowed for a move the lifecycle forbids. Acknowledging or resolving stops paging
+    in the same transaction; going back to triggered pages again from the policy's first step
+    unless `repage` is False (the caller then decides, as "escalate now" does).
     """
     old_status = incident.status
     if new_status not in Incident.ALLOWED_TRANSITIONS[old_status]:
@@ -86,6 +70,9 @@ def incident_transition(
         changes[TIMESTAMP_FIELD[new_status]] = at
     if new_status == Incident.Status.TRIGGERED:
         changes["acknowledged_at"] = None
+        changes["pages_at"] = at if repage and not incident.paging_suppressed_reason else None
+    else:
+        changes["pages_at"] = None
     with transaction.atomic():
         # Compare-and-set: 0 rows means someone else moved it first.
         updated = Incident.objects.filter(pk=incident.pk, status=old_status).update(**changes)
@@ -93,8 +80,10 @@ def incident_transition(
             return False
         for field, value in changes.items():
             setattr(incident, field, value)
-        who = actor.get_full_name() or actor.get_username() if actor else actor_label
+        who = person_name(actor) or actor_label
         text = message or f"{TIMELINE_KIND[new_status].label} by {who or 'IRP'}."
         timeline_add(incident, TIMELINE_KIND[new_status], text, at=at, actor=actor, actor_label=actor_label)
+        if new_status != Incident.Status.TRIGGERED:
+            runs_stop(incident, EscalationRun.End(new_status), at=at)
         transaction.on_commit(_send_changed(incident.pk, old_status, new_status))
     return True

@@ -49,3 +49,34 @@ def timeline_kinds(incident: Incident) -> list[str]:
 
 def stored_rows() -> tuple[int, int, int]:
     return Incident.objects.count(), Alert.objects.count(), TimelineEntry.objects.count()
+
+
+# --- Escalation ------------------------------------------------------------------------------------
+
+
+def make_person(username: str, *, methods: dict[str, str] | None = None, **extra: Any) -> Any:
+    """A person with contact methods {kind: address}, each notified at once for both urgencies."""
+    from django.contrib.auth.models import User
+
+    from oncall.models import ContactMethod, NotificationRule
+
+    user = User.objects.create_user(username, email=f"{username}@example.com", first_name=username.title(), **extra)
+    for kind, address in (methods or {}).items():
+        method = ContactMethod.objects.create(user=user, kind=kind, address=address)
+        for urgency in NotificationRule.Urgency.values:
+            NotificationRule.objects.create(user=user, urgency=urgency, contact_method=method)
+    return user
+
+
+def make_policy(name: str, *steps: dict[str, Any], repeat_count: int = 0) -> Any:
+    """Steps as {"users": [...], "schedules": [...], "team_managers": [...], "delay": timedelta, "mode": ...}."""
+    from oncall.models import EscalationPolicy
+
+    policy = EscalationPolicy.objects.create(name=name, repeat_count=repeat_count)
+    for position, spec in enumerate(steps):
+        step = policy.steps.create(position=position, delay=spec.get("delay"), mode=spec.get("mode", "all"))
+        step.users.set(spec.get("users", []))
+        step.schedules.set(spec.get("schedules", []))
+        step.teams.set(spec.get("teams", []))
+        step.team_managers.set(spec.get("team_managers", []))
+    return policy

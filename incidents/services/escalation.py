@@ -1,0 +1,219 @@
+"""Escalation runs: the engine's side of paging. Due runs are claimed, advanced and their
+notifications written in one transaction; delivery is handed to the workers on commit.
+
+An incident becomes due for paging when its `pages_at` passes (ingestion sets it, after the
+service's flap grace period); the engine then snapshots the service's policy into a run and fires
+its steps at `next_action_at`. Acknowledging or resolving stops the run (see lifecycle.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from incidents.models import EscalationRun, Incident, TimelineEntry
+from incidents.services.timeline import person_name, timeline_add
+from oncall import deliveries
+from oncall.models import EscalationPolicy
+from oncall.targets import active_users, distinct_targets, policy_snapshot, step_targets
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200
+DEFAULT_ACK_WINDOW = timedelta(minutes=30)
+# A run whose step raised is tried again this much later, not in a tight loop.
+RETRY_BROKEN_RUN_AFTER = timedelta(seconds=5)
+
+
+def incident_subject(incident_id: int) -> str:
+    return f"incident:{incident_id}"
+
+
+def run_start(
+    incident: Incident,
+    *,
+    due: datetime,
+    reason: str,
+    policy: EscalationPolicy | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> EscalationRun:
+    """Snapshot the policy (the service's unless given) into a new run due at `due`.
+
+    Ends any run still active for the incident first. Call inside a transaction.
+    """
+    EscalationRun.objects.filter(incident=incident, ended_at__isnull=True).update(
+        next_action_at=None, ended_at=due, end_reason=EscalationRun.End.REPLACED
+    )
+    policy = policy or incident.service.escalation_policy
+    if snapshot is None:
+        snapshot = policy_snapshot(policy) if policy else {}
+    severity = incident.severity
+    return EscalationRun.objects.create(
+        incident=incident,
+        policy=policy if policy and policy.pk else None,
+        snapshot=snapshot,
+        ack_window=severity.ack_window or DEFAULT_ACK_WINDOW,
+        depth=severity.escalation_depth,
+        urgency=severity.urgency,
+        reason=reason,
+        next_action_at=due,
+        started_at=due,
+    )
+
+
+def runs_stop(incident: Incident, end: EscalationRun.End, *, at: datetime) -> int:
+    """Stop paging for `incident`: no further steps, and nothing queued goes out."""
+    stopped = EscalationRun.objects.filter(incident=incident, ended_at__isnull=True).update(
+        next_action_at=None, ended_at=at, end_reason=end
+    )
+    deliveries.cancel(incident_subject(incident.pk), reason=f"Incident {end.label.lower()}.")
+    return stopped
+
+
+def start_due(now: datetime) -> int:
+    """Turn incidents whose paging time has come into escalation runs."""
+    with transaction.atomic():
+        incidents = list(
+            Incident.objects.filter(status=Incident.Status.TRIGGERED, pages_at__lte=now)
+            .select_related("service__escalation_policy", "severity")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("pages_at")[:BATCH]
+        )
+        for incident in incidents:
+            due = incident.pages_at or now
+            Incident.objects.filter(pk=incident.pk).update(pages_at=None)
+            run_start(incident, due=due, reason="Incident opened")
+    return len(incidents)
+
+
+def advance_due(now: datetime) -> int:
+    """Fire every step that has fallen due, each run in its own savepoint."""
+    with transaction.atomic():
+        runs = list(
+            EscalationRun.objects.filter(next_action_at__lte=now)
+            .select_related("incident__service", "incident__severity")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_action_at")[:BATCH]
+        )
+        for run in runs:
+            try:
+                with transaction.atomic():
+                    _fire(run, now)
+            except Exception:
+                logger.exception("escalation run %s failed; trying again shortly", run.pk)
+                EscalationRun.objects.filter(pk=run.pk).update(next_action_at=now + RETRY_BROKEN_RUN_AFTER)
+    return len(runs)
+
+
+def escalation_tick(now: datetime) -> None:
+    start_due(now)
+    advance_due(now)
+
+
+def _end(run: EscalationRun, end: EscalationRun.End, now: datetime, message: str) -> None:
+    run.next_action_at = None
+    run.ended_at = now
+    run.end_reason = end
+    run.save(update_fields=["next_action_at", "ended_at", "end_reason"])
+    timeline_add(run.incident, TimelineEntry.Kind.ESCALATION_ENDED, message, at=now, actor_label="IRP")
+
+
+def _fire(run: EscalationRun, now: datetime) -> None:
+    incident = run.incident
+    if incident.status != Incident.Status.TRIGGERED:
+        # Ack and resolve stop runs themselves; this only tidies a run they could not see.
+        _end(run, EscalationRun.End(incident.status), now, "Escalation stopped: the incident is no longer triggered.")
+        return
+    steps = run.steps
+    if not steps:
+        _end(run, EscalationRun.End.NO_POLICY, now, "Nobody was paged: the service has no escalation policy.")
+        return
+    due = run.next_action_at or now
+    repeat_count = int(run.snapshot.get("repeat_count", 0))
+    # Steps with nobody to notify (an empty rota) are passed at once rather than waited out.
+    for _ in range(len(steps) * (repeat_count + 1) + 1):
+        if run.round > repeat_count:
+            _end(
+                run,
+                EscalationRun.End.EXHAUSTED,
+                now,
+                f"Nobody acknowledged after {len(steps)} step(s)"
+                + (f" and {repeat_count} repeat(s)" if repeat_count else "")
+                + "; escalation has run out.",
+            )
+            return
+        step = steps[run.step_index]
+        notified = _notify_step(run, step, now)
+        run.step_index += 1
+        if run.step_index >= len(steps):
+            run.step_index = 0
+            run.round += 1
+        if notified:
+            run.next_action_at = due + run.window_of(step)
+            run.save(update_fields=["step_index", "round", "round_robin", "next_action_at"])
+            return
+    run.save(update_fields=["step_index", "round", "round_robin", "next_action_at"])
+
+
+def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime) -> bool:
+    incident = run.incident
+    index = run.step_index
+    targets = distinct_targets(step_targets(step, now))
+    if step.get("mode") == "round_robin" and targets:
+        turn = int(run.round_robin.get(str(index), 0))
+        run.round_robin = {**run.round_robin, str(index): turn + 1}
+        targets = [targets[turn % len(targets)]]
+    users = active_users(user_id for _, user_id in targets)
+    targets = [(label, user_id) for label, user_id in targets if user_id in users]
+    where = f"Step {index + 1} of {len(run.steps)}" + (f", repeat {run.round}" if run.round else "")
+    if not targets:
+        timeline_add(
+            incident,
+            TimelineEntry.Kind.ESCALATED,
+            f"{where}: nobody to notify (nobody on call); moving on.",
+            at=now,
+            actor_label="IRP",
+            data={"step": index + 1, "round": run.round, "users": []},
+        )
+        return False
+    names = ", ".join(f"{person_name(users[user_id])} ({label})" for label, user_id in targets)
+    timeline_add(
+        incident,
+        TimelineEntry.Kind.ESCALATED,
+        f"{where}: notifying {names}.",
+        at=now,
+        actor_label="IRP",
+        data={"step": index + 1, "round": run.round, "users": [user_id for _, user_id in targets]},
+    )
+    for label, user_id in targets:
+        _, problem = deliveries.page_person(
+            subject=incident_subject(incident.pk),
+            page_key=f"run{run.pk}:s{index}:r{run.round}:u{user_id}",
+            user=users[user_id],
+            urgency=run.urgency,
+            at=now,
+            context={"incident_id": incident.pk, "step": index + 1, "steps": len(run.steps), "why": label},
+        )
+        if problem:
+            timeline_add(incident, TimelineEntry.Kind.NOTIFIED, problem, at=now, actor_label="IRP")
+    return True
+
+
+def escalate_now(incident: Incident, *, at: datetime) -> EscalationRun:
+    """Fire the next step at once (or the first, when paging has not started). Inside a transaction."""
+    run = EscalationRun.objects.select_for_update().filter(incident=incident, ended_at__isnull=True).first()
+    if run is None:
+        last = EscalationRun.objects.filter(incident=incident).order_by("-started_at", "-pk").first()
+        if last is not None and last.end_reason not in (EscalationRun.End.EXHAUSTED, EscalationRun.End.NO_POLICY):
+            # Paused by an acknowledgement: carry on where it stopped.
+            EscalationRun.objects.filter(pk=last.pk).update(next_action_at=at, ended_at=None, end_reason="")
+            last.refresh_from_db()
+            return last
+        Incident.objects.filter(pk=incident.pk).update(pages_at=None)
+        return run_start(incident, due=at, reason="Escalated by hand")
+    EscalationRun.objects.filter(pk=run.pk).update(next_action_at=at)
+    run.next_action_at = at
+    return run
