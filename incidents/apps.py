@@ -8,8 +8,8 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from incidents.notifications import incident_message
         from incidents.receivers import record_delivery_attempt
-        from incidents.services.escalation import escalation_tick
-        from irp_site import engine
+        from incidents.services.escalation import escalation_tick, oldest_due_run, oldest_pending_page
+        from irp_site import auditor, engine
         from oncall.deliveries import delivery_attempted, register_renderer
 
         register_renderer("incident", incident_message)
@@ -17,3 +17,5 @@ class IncidentsConfig(AppConfig):
         # Steps hand their first deliveries to the workers themselves, on commit; the oncall app's
         # dispatcher only picks up later ones (rules with a delay, retries, re-drives).
         engine.register("escalation", escalation_tick)
+        auditor.register_probe("escalation steps", oldest_due_run)
+        auditor.register_probe("incidents waiting to page", oldest_pending_page)

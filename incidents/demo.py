@@ -14,7 +14,7 @@ from incidents.models import Integration, ResponsePlan, RoutingRule, Service, Se
 from incidents.services.ingestion import ingest_events
 from incidents.sources.events import AlertEvent
 from irp_site.groups import PLAN_OWNERS, RESPONDERS, STAKEHOLDERS
-from oncall.models import Layer, Profile, Schedule, Team
+from oncall.models import ContactMethod, EscalationPolicy, Layer, NotificationRule, Profile, Schedule, Team
 from oncall.services import layer_save, override_create
 
 DEMO_PASSWORD = "irp-demo"
@@ -91,8 +91,9 @@ def seed_demo_organisation() -> bool:
         teams[name] = team
     for name, team_name, criticality, description in SERVICES:
         Service.objects.create(name=name, owner_team=teams[team_name], criticality=criticality, description=description)
-    _seed_alerting(services={service.name: service for service in Service.objects.all()})
     _seed_schedules(teams, users)
+    _seed_escalation(teams, users)
+    _seed_alerting(services={service.name: service for service in Service.objects.all()})
     plan = ResponsePlan.objects.current()
     plan.organisation_name = "Acme"
     plan.owner = users[DEMO_PLAN_OWNER]
@@ -186,3 +187,25 @@ def _seed_schedules(teams: dict[str, Team], users: dict[str, User]) -> None:
         created_by=users["priya"],
         reason="Covering the database migration night",
     )
+
+
+def _seed_escalation(teams: dict[str, Team], users: dict[str, User]) -> None:
+    """The guide's path for every team: the primary on call, then the secondary, then the manager,
+    each step waiting the severity's ack window (5 minutes for a P1; a P3 stops at the secondary).
+
+    Everyone is reached by e-mail at once; with the default EMAIL_URL the worker prints the mails.
+    """
+    for user in users.values():
+        method = ContactMethod.objects.create(user=user, kind=ContactMethod.Kind.EMAIL, address=user.email)
+        for urgency in NotificationRule.Urgency.values:
+            NotificationRule.objects.create(user=user, urgency=urgency, contact_method=method)
+    for name, team in teams.items():
+        policy = EscalationPolicy.objects.create(
+            name=f"{name} — primary, secondary, manager",
+            team=team,
+            description="The plan's escalation path: on-call primary, then secondary, then the engineering manager.",
+        )
+        policy.steps.create(position=0).schedules.set([Schedule.objects.get(name=f"{name} primary")])
+        policy.steps.create(position=1).schedules.set([Schedule.objects.get(name=f"{name} secondary")])
+        policy.steps.create(position=2).team_managers.set([team])
+        Service.objects.filter(owner_team=team).update(escalation_policy=policy)

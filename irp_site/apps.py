@@ -13,7 +13,8 @@ class IRPSiteConfig(AppConfig):
     verbose_name = "IRP"
 
     def ready(self) -> None:
-        from irp_site import groups, heartbeats
+        from irp_site import auditor, engine, groups, heartbeats
 
         groups.connect_signals()
         heartbeats.connect_worker_heartbeat()
+        engine.register("audit", auditor.audit_tick)

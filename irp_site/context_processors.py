@@ -25,3 +25,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for item in items:
         item["current"] = request.path.startswith(item["url"]) and item["url"] != "/"
     return {"navigation": items}
+
+
+def due_work_alarm(request: HttpRequest) -> dict[str, Any]:
+    """On admin pages, the auditor's alarm: plan owners are the ones who can act on it."""
+    if not request.path.startswith("/admin/") or not request.user.is_authenticated:
+        return {}
+    from irp_site.auditor import describe, overdue_work
+
+    late = overdue_work()
+    return {"due_work_alarm": describe(late)} if late else {}

@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "irp_site.context_processors.navigation",
+                "irp_site.context_processors.due_work_alarm",
             ],
         },
     },

@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from irp_site.auditor import describe, overdue_work
 from irp_site.heartbeats import heartbeat_checks
 
 
@@ -32,6 +33,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failing:
         body = {"status": "unhealthy", "failing": failing, "checks": checks}
         return JsonResponse(body, status=503)
+    # Late due work with every process alive: still serving (200, so a load balancer keeps this
+    # node), but whoever watches /healthz must hear that paging is behind.
+    late = overdue_work()
+    checks["due_work"] = {"ok": not late, "overdue_seconds": late}
+    if late:
+        checks["due_work"]["message"] = describe(late)
+        return JsonResponse({"status": "degraded", "failing": ["due_work"], "checks": checks})
     return JsonResponse({"status": "ok", "checks": checks})
 
 

@@ -8,9 +8,10 @@ class OncallConfig(AppConfig):
     verbose_name = "On-call"
 
     def ready(self) -> None:
-        from irp_site import engine
-        from oncall.deliveries import dispatch_due
+        from irp_site import auditor, engine
+        from oncall.deliveries import dispatch_due, oldest_due_delivery
         from oncall.handoffs import Every, handoff_notices_plan
 
         engine.register("handoff_notices", Every(timedelta(minutes=1), handoff_notices_plan))
         engine.register("deliveries", dispatch_due)
+        auditor.register_probe("deliveries", oldest_due_delivery)

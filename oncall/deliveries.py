@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -295,3 +295,8 @@ def send_test(method: ContactMethod, *, now: datetime | None = None) -> Delivery
         )
         _enqueue_on_commit([delivery.pk])
     return delivery
+
+
+def oldest_due_delivery() -> datetime | None:
+    """For the auditor: the due time of the longest-waiting queued delivery."""
+    return Delivery.objects.filter(status=Delivery.Status.QUEUED).aggregate(oldest=Min("due_at"))["oldest"]

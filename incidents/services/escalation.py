@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Min
 
 from incidents.models import EscalationRun, Incident, TimelineEntry
 from incidents.services.timeline import person_name, timeline_add
@@ -217,3 +218,14 @@ def escalate_now(incident: Incident, *, at: datetime) -> EscalationRun:
     EscalationRun.objects.filter(pk=run.pk).update(next_action_at=at)
     run.next_action_at = at
     return run
+
+
+def oldest_due_run() -> datetime | None:
+    """For the auditor: the due time of the most overdue escalation step."""
+    return EscalationRun.objects.filter(next_action_at__isnull=False).aggregate(oldest=Min("next_action_at"))["oldest"]
+
+
+def oldest_pending_page() -> datetime | None:
+    """For the auditor: the longest an incident has waited for its escalation to start."""
+    pending = Incident.objects.filter(status=Incident.Status.TRIGGERED, pages_at__isnull=False)
+    return pending.aggregate(oldest=Min("pages_at"))["oldest"]

@@ -7,7 +7,17 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from incidents.models import Alert, Incident, Integration, MaintenanceWindow, RoutingRule, SeverityLevel, Silence
+from incidents.models import (
+    Alert,
+    EscalationRun,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    RoutingRule,
+    SeverityLevel,
+    Silence,
+)
+from incidents.services.escalation import escalation_tick
 from incidents.tests.factories import make_integration, make_service
 
 pytestmark = pytest.mark.django_db
@@ -198,8 +208,11 @@ def test_a_blip_that_resolves_within_the_grace_period_never_pages(client: Client
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED
     assert incident.resolved_at is not None
-    assert incident.resolved_at < incident.pages_at
+    assert incident.pages_at is None
     assert "nobody was paged" in incident.timeline.get(kind="resolved").message
+    # When the grace period would have ended, the engine finds nothing to page.
+    escalation_tick(incident.detected_at + timedelta(minutes=3))
+    assert not EscalationRun.objects.exists()
 
 
 def test_without_a_grace_period_paging_is_due_at_once(client: Client, integration: Integration) -> None:
