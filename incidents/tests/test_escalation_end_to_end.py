@@ -68,7 +68,9 @@ def run_engine_for(seconds: float) -> None:
         time.sleep(0.05)
 
 
-def trigger(client: Client, integration: Integration, key: str = "checkout-down", severity: str = "critical") -> Incident:
+def trigger(
+    client: Client, integration: Integration, key: str = "checkout-down", severity: str = "critical"
+) -> Incident:
     body = {
         "routing_key": integration.key,
         "event_action": "trigger",
@@ -118,8 +120,10 @@ def test_unacknowledged_p1_goes_primary_then_secondary_then_manager(
     mail = smtp.wait_for(1)[0]
     slack = http.received("/slack/bob")
     hook = http.received("/hooks/carol")
-    assert len(smtp.received()) == 1 and len(slack) == 1 and len(hook) == 1
-    assert "[P1] #%d Checkout is down" % incident.number in mail.message["subject"]
+    assert len(smtp.received()) == 1
+    assert len(slack) == 1
+    assert len(hook) == 1
+    assert f"[P1] #{incident.number} Checkout is down" in mail.message["subject"]
     # Two-second windows: each step waits for its ack window before the next.
     assert 1.7 <= slack[0].at - mail.at <= 3.0
     assert 1.7 <= hook[0].at - slack[0].at <= 3.0
@@ -240,7 +244,8 @@ def test_a_410_fails_permanently_and_the_next_contact_method_is_used(
     run_engine_until(lambda: smtp.received())
 
     failed = Delivery.objects.get(channel="slack")
-    assert failed.status == "failed" and failed.attempts == 1
+    assert failed.status == "failed"
+    assert failed.attempts == 1
     assert "410" in failed.last_error
     # The e-mail rule said "after 5 minutes"; the failure brought it forward.
     assert Delivery.objects.get(channel="email").status == "sent"
