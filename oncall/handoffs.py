@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from oncall.models import HandoffNotice
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.html import escape
+
+from oncall.deliveries import page_person
+from oncall.models import ContactMethod, HandoffNotice, NotificationRule
 from oncall.selectors import schedules_with_rotations, shifts_between
+from oncall.services import profile_for
 
 NOTICE_BEFORE = timedelta(hours=1)
 # Plan this far ahead so an engine that was down for a while still writes notices before they fall due.
@@ -68,3 +76,47 @@ class Every:
         if self.last_run is None or now - self.last_run >= self.interval:
             self.last_run = now
             self.function(now)
+
+
+def handoff_notices_send(now: datetime, *, limit: int = 200) -> int:
+    """Turn due notices into deliveries (low urgency: the person's low-urgency rules apply)."""
+    with transaction.atomic():
+        notices = list(
+            HandoffNotice.objects.due(now)
+            .select_related("user", "schedule")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("due_at")[:limit]
+        )
+        for notice in notices:
+            page_person(
+                subject=f"handoff:{notice.pk}",
+                page_key=f"handoff{notice.pk}:u{notice.user_id}",
+                user=notice.user,
+                urgency=NotificationRule.Urgency.LOW,
+                at=now,
+                context={},
+            )
+        HandoffNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(status=HandoffNotice.Status.SENT)
+    return len(notices)
+
+
+def handoff_message(
+    subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any]
+) -> dict[str, Any]:
+    notice = HandoffNotice.objects.select_related("schedule").get(pk=int(subject.partition(":")[2]))
+    zone = ZoneInfo(profile_for(user).time_zone)
+    start = notice.shift_start.astimezone(zone)
+    end = notice.shift_end.astimezone(zone)
+    if notice.kind == HandoffNotice.Kind.STARTING:
+        headline = f"You are on call for {notice.schedule.name} from {start:%a %d %b %H:%M}"
+    else:
+        headline = f"Your shift on {notice.schedule.name} has ended"
+    text = f"{headline}.\nShift: {start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} ({zone.key})."
+    return {
+        "subject": headline,
+        "text": text,
+        "html": f"<p>{escape(headline)}.</p><p>Shift: {start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} "
+        f"({escape(zone.key)}).</p>",
+        "slack": {"text": text},
+        "webhook": {"event": f"handoff.{notice.kind}", "incident": None, "ack_url": None, "message": text},
+    }

@@ -61,3 +61,31 @@ def test_the_same_person_on_consecutive_shifts_gets_no_handoff() -> None:
     )
 
     assert handoff_notices_plan(datetime(2026, 11, 3, 8, 30, tzinfo=UTC)) == 0
+
+
+def test_due_notices_are_delivered_once_through_the_persons_low_urgency_rules(
+    daily: tuple[User, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oncall import deliveries
+    from oncall.handoffs import handoff_notices_send
+    from oncall.models import ContactMethod, Delivery, NotificationRule, Profile
+
+    monkeypatch.setattr(deliveries, "enqueue", lambda ids: None)
+    _, bob = daily
+    Profile.objects.create(user=bob, time_zone="Europe/Berlin")
+    email = ContactMethod.objects.create(user=bob, kind="email", address="bob@example.com")
+    NotificationRule.objects.create(user=bob, urgency="low", contact_method=email)
+    now = datetime(2026, 11, 3, 8, 30, tzinfo=UTC)
+    handoff_notices_plan(now)
+
+    sent = handoff_notices_send(now)
+    again = handoff_notices_send(now + timedelta(seconds=1))
+
+    assert sent == 1  # bob's start is due; alice's "ended" is due at 09:00
+    assert again == 0
+    delivery = Delivery.objects.get()
+    assert delivery.user == bob
+    assert delivery.channel == "email"
+    # Shown in bob's own time zone: 09:00 UTC is 10:00 in Berlin.
+    assert delivery.message["subject"] == "You are on call for Daily from Tue 03 Nov 10:00"
+    assert HandoffNotice.objects.get(user=bob).status == HandoffNotice.Status.SENT
