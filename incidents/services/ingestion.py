@@ -185,14 +185,9 @@ def _trigger(integration: Integration, event: AlertEvent, now: datetime) -> Outc
     # The two common cases in one statement each, for sources whose triggers are events (not
     # re-sent state, which would keep hitting the conflict); anything else takes the ORM path below.
     if ingestion_sql.available() and event.counts_repeats:
-        incident_id = ingestion_sql.count_repeat(event, route, now)
-        if incident_id is not None:
-            return Outcome("trigger", incident_id)
-        incident_id = ingestion_sql.open_incident(
-            integration, event, route, opening_entries(integration, event, route), now
-        )
-        if incident_id is not None:
-            return Outcome("trigger", incident_id, created=True)
+        done = ingestion_sql.trigger(integration, event, route, opening_entries(integration, event, route), now)
+        if done is not None:
+            return Outcome("trigger", done[0], created=done[1])
     with transaction.atomic():
         if event.counts_repeats and not ingestion_sql.available() and _count_repeat(event, route, now):
             return Outcome("trigger", None)
