@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -21,10 +23,12 @@ from incidents.models import (
     SeverityLevel,
     Silence,
 )
+from incidents.services import responding
 from incidents.services.integrations import integration_rotate_key
 from incidents.services.lifecycle import TransitionNotAllowed, incident_transition
 from irp_site.api import DurationSecondsField, ModelCleanSerializer
 from irp_site.permissions import InIRPGroup
+from oncall.models import EscalationPolicy
 
 
 class ResponsePlanSerializer(ModelCleanSerializer):
@@ -308,16 +312,59 @@ class IncidentActionSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+# Ids beyond a 64-bit integer are refused by field rather than reaching the database driver.
+MAX_ID = 2**63 - 1
+
+
+class IncidentReassignSerializer(serializers.Serializer):
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=50,
+        help_text="Ids of the people to page now.",
+    )
+    escalation_policy = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Id of a policy to run from its first step instead."
+    )
+
+    def validate_users(self, value: list[int]) -> list[User]:
+        wanted = list(dict.fromkeys(value))
+        found = User.objects.filter(is_active=True).in_bulk(wanted)
+        unknown = [str(user_id) for user_id in wanted if user_id not in found]
+        if unknown:
+            raise serializers.ValidationError(f"No active person with id {', '.join(unknown)}.")
+        return [found[user_id] for user_id in wanted]
+
+    def validate_escalation_policy(self, value: int) -> EscalationPolicy:
+        policy = EscalationPolicy.objects.filter(pk=value).first()
+        if policy is None:
+            raise serializers.ValidationError(f"No escalation policy with id {value}.")
+        return policy
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("users")) == ("escalation_policy" in attrs):
+            problem = "Give either users or escalation_policy: exactly one of them."
+            raise serializers.ValidationError({"users": [problem], "escalation_policy": [problem]})
+        return attrs
+
+
+REFUSED = {409: OpenApiResponse(description='The incident cannot be changed so now: `{"status": ["why"]}`.')}
+
+
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Incident.objects.select_related("severity")
     serializer_class = IncidentSerializer
     filterset_fields = ["status", "service", "severity", "is_drill"]
 
-    def _transition(self, request: Request, status: Incident.Status) -> Response:
-        incident = self.get_object()
+    def _responder(self, request: Request) -> User:
         user = request.user
         if not isinstance(user, User) or not user.has_perm("incidents.change_incident"):
             raise PermissionDenied("Only responders may change an incident.")
+        return user
+
+    def _transition(self, request: Request, status: Incident.Status) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
         payload = IncidentActionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -330,12 +377,51 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"status": ["Someone else changed this incident first; reload it."]}, status=409)
         return Response(self.get_serializer(incident).data)
 
-    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @extend_schema(request=IncidentActionSerializer, responses={200: IncidentSerializer, **REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, Incident.Status.ACKNOWLEDGED)
 
-    @extend_schema(request=IncidentActionSerializer, responses=IncidentSerializer)
+    @extend_schema(request=IncidentActionSerializer, responses={200: IncidentSerializer, **REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, Incident.Status.RESOLVED)
+
+    @extend_schema(
+        request=None,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Fire the next step of the escalation now; an acknowledged incident goes back to triggered.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        try:
+            responding.escalate(incident, actor=user)
+        except responding.ActionRefused as error:
+            return Response({"status": [str(error)]}, status=409)
+        incident.refresh_from_db()
+        return Response(self.get_serializer(incident).data)
+
+    @extend_schema(
+        request=IncidentReassignSerializer,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Page these people, or run this escalation policy from its first step, instead.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        payload = IncidentReassignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            responding.reassign(
+                incident,
+                actor=user,
+                users=payload.validated_data.get("users", []),
+                policy=payload.validated_data.get("escalation_policy"),
+            )
+        except responding.ActionRefused as error:
+            return Response({"status": [str(error)]}, status=409)
+        incident.refresh_from_db()
+        return Response(self.get_serializer(incident).data)

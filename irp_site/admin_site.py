@@ -20,6 +20,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("People & teams", ("auth.User", "oncall.Team", "oncall.Profile", "auth.Group")),
     ("On-call", ("oncall.Schedule", "oncall.Layer", "oncall.Override", "oncall.ShiftSwap")),
+    (
+        "Escalation & notifications",
+        ("oncall.EscalationPolicy", "oncall.ContactMethod", "oncall.NotificationRule", "oncall.Delivery"),
+    ),
     ("API & processes", ("irp_site.ApiToken", "irp_site.Heartbeat")),
 )
 

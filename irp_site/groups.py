@@ -32,9 +32,13 @@ PLAN_MODELS = (
     "oncall.layer",
     "oncall.layermember",
     "oncall.layerrestriction",
+    "oncall.escalationpolicy",
+    "oncall.escalationstep",
 )
 # Responders run incidents and mute noise while they work.
 RESPONDER_MODELS = ("incidents.maintenancewindow", "incidents.silence", "oncall.override", "oncall.shiftswap")
+# Everyone who can be paged keeps their own; the API lets only plan owners write other people's.
+PERSONAL_MODELS = ("oncall.contactmethod", "oncall.notificationrule")
 
 # Everybody in a group may view every IRP model; these are the extra write permissions.
 WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -44,10 +48,12 @@ WRITE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "auth.view_group",
         "incidents.change_incident",
         *(f"{model}.{action}" for model in RESPONDER_MODELS for action in ("add", "change", "delete")),
+        *(f"{model}.{action}" for model in PERSONAL_MODELS for action in ("add", "change", "delete")),
     ),
     RESPONDERS: (
         "incidents.change_incident",
         *(f"{model}.{action}" for model in RESPONDER_MODELS for action in ("add", "change", "delete")),
+        *(f"{model}.{action}" for model in PERSONAL_MODELS for action in ("add", "change", "delete")),
     ),
     STAKEHOLDERS: (),
 }

@@ -223,7 +223,10 @@ OVERDUE_ALARM_SECONDS = env.int("OVERDUE_ALARM_SECONDS", default=30)
 DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=10.0)
 # A worker holds a delivery this long while sending; a crashed worker's delivery is re-driven after it.
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=30.0)
-# A queued delivery handed to the workers this long ago without being picked up is handed over again.
+if DELIVERY_TIMEOUT_SECONDS >= DELIVERY_LEASE_SECONDS:
+    raise ImproperlyConfigured("DELIVERY_TIMEOUT_SECONDS must be shorter than DELIVERY_LEASE_SECONDS.")
+# A queued delivery handed to the workers this long ago without being picked up is handed over
+# again, waiting twice as long each time (a backlog must not multiply the queue).
 DELIVERY_REDISPATCH_SECONDS = env.float("DELIVERY_REDISPATCH_SECONDS", default=15.0)
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=2.0)
 DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=300.0)

@@ -18,9 +18,14 @@ from incidents.api import (
 )
 from irp_site import views
 from oncall.api import (
+    ContactMethodViewSet,
+    EscalationPolicyViewSet,
+    EscalationStepViewSet,
     LayerViewSet,
+    NotificationRuleViewSet,
     OnCallView,
     OverrideViewSet,
+    PagingWarningViewSet,
     ScheduleIcsImportView,
     ScheduleViewSet,
     ShiftSwapViewSet,
@@ -43,6 +48,11 @@ router.register("schedules", ScheduleViewSet)
 router.register("layers", LayerViewSet)
 router.register("overrides", OverrideViewSet)
 router.register("shift-swaps", ShiftSwapViewSet)
+router.register("escalation-policies", EscalationPolicyViewSet)
+router.register("escalation-steps", EscalationStepViewSet)
+router.register("contact-methods", ContactMethodViewSet)
+router.register("notification-rules", NotificationRuleViewSet)
+router.register("paging-warnings", PagingWarningViewSet, basename="paging-warning")
 
 urlpatterns = [
     path("", views.home, name="home"),

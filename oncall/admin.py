@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from oncall.deliveries import send_test
 from oncall.ics_import import (
     DEFAULT_WEEKS_AHEAD,
     MAX_UPLOAD_BYTES,
@@ -28,10 +30,16 @@ from oncall.ics_import import (
     schedule_import_ics,
 )
 from oncall.models import (
+    ContactMethod,
+    Delivery,
+    DeliveryAttempt,
+    EscalationPolicy,
+    EscalationStep,
     HandoffNotice,
     Layer,
     LayerMember,
     LayerRestriction,
+    NotificationRule,
     Override,
     Profile,
     Schedule,
@@ -40,6 +48,7 @@ from oncall.models import (
 )
 from oncall.selectors import schedules_with_rotations, shifts_between
 from oncall.services import schedule_rotate_calendar_secret
+from oncall.warnings import PagingWarning, paging_warnings
 
 
 class ProfileInline(admin.StackedInline):
@@ -240,6 +249,8 @@ class ScheduleWithImportAdmin(ScheduleAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         schedule = self.get_object(request, unquote(object_id))
+        if schedule is not None and request.method == "GET":
+            warn_about_paging(request, paging_warnings(schedule=schedule))
         extra_context = {
             **(extra_context or {}),
             "can_import_ics": bool(schedule and self.can_import(request, schedule)),
@@ -289,3 +300,202 @@ class ScheduleWithImportAdmin(ScheduleAdmin):
 
 admin.site.unregister(Schedule)
 admin.site.register(Schedule, ScheduleWithImportAdmin)
+
+
+# Escalation policies, contact methods, notification rules, deliveries ------------------------
+
+
+PEOPLE_NAMED = 10
+
+
+def warn_about_paging(request: HttpRequest, warnings: list[PagingWarning]) -> None:
+    """One message naming the people (and urgencies) this page's rota or policy cannot page properly."""
+    names = {warning.user_id: warning.name for warning in warnings}
+    urgencies: dict[int, list[str]] = {}
+    for warning in warnings:
+        urgencies.setdefault(warning.user_id, []).append(warning.urgency)
+    if not urgencies:
+        return
+    named = [f"{names[user_id]} ({' and '.join(found)})" for user_id, found in list(urgencies.items())[:PEOPLE_NAMED]]
+    more = f" and {len(urgencies) - PEOPLE_NAMED} more" if len(urgencies) > PEOPLE_NAMED else ""
+    messages.warning(
+        request,
+        "No working notification rule (an e-mail, Slack or webhook method for each urgency) for: "
+        f"{', '.join(named)}{more}. They are paged on all their contact methods at once, or not at all.",
+    )
+
+
+class MinutesField(forms.Field):
+    """A duration typed and shown in minutes ("5", "1.5"), stored as a timedelta."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, timedelta):
+            # Two decimals are finer than a second, so whole seconds survive the round trip.
+            minutes = (Decimal(value.total_seconds()) / 60).quantize(Decimal("0.01")).normalize()
+            return f"{minutes:f}"
+        return value
+
+    def to_python(self, value: Any) -> timedelta | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, timedelta):
+            return value
+        try:
+            minutes = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation as error:
+            raise forms.ValidationError("Write a number of minutes, e.g. 5 or 1.5.") from error
+        if not minutes.is_finite() or abs(minutes) > 60 * 24 * 366:
+            raise forms.ValidationError("Write a number of minutes, e.g. 5 or 1.5.")
+        return timedelta(seconds=round(minutes * 60))
+
+
+class EscalationStepForm(forms.ModelForm):
+    delay = MinutesField(
+        required=False,
+        label="Delay (minutes)",
+        help_text="Minutes to wait for an acknowledgement before the next step, e.g. 5. "
+        "Empty: the incident severity's acknowledgement window.",
+    )
+
+    class Meta:
+        model = EscalationStep
+        fields = ["position", "delay", "mode", "users", "schedules", "teams", "team_managers"]
+
+
+class EscalationStepInline(admin.StackedInline):
+    model = EscalationStep
+    form = EscalationStepForm
+    extra = 0
+    ordering = ["position", "pk"]
+    autocomplete_fields = ["users", "schedules", "teams", "team_managers"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "repeat_count", "step_count"]
+    list_select_related = ["team"]
+    list_filter = ["team"]
+    search_fields = ["name", "description"]
+    autocomplete_fields = ["team"]
+    inlines = [EscalationStepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
+        return super().get_queryset(request).annotate(step_count=Count("steps", distinct=True))
+
+    @admin.display(description="Steps", ordering="step_count")
+    def step_count(self, obj: EscalationPolicy) -> int:
+        return int(getattr(obj, "step_count", 0))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        policy = self.get_object(request, unquote(object_id))
+        if policy is not None and request.method == "GET":
+            warn_about_paging(request, paging_warnings(policy=policy))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "label", "address_shown", "last_outcome", "last_outcome_at", "last_outcome_message"]
+    list_select_related = ["user"]
+    list_filter = ["kind", "last_outcome"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "label", "address"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["signing_secret", "last_outcome", "last_outcome_message", "last_outcome_at", "created_at"]
+    actions = ["send_test_notifications"]
+
+    @admin.display(description="Address")
+    def address_shown(self, obj: ContactMethod) -> str:
+        return obj.address_shown
+
+    @admin.action(description="Send a test notification to the selected contact methods")
+    def send_test_notifications(self, request: HttpRequest, queryset: QuerySet[ContactMethod]) -> None:
+        send_tests(self, request, list(queryset.select_related("user")))
+
+
+def send_tests(model_admin: admin.ModelAdmin, request: HttpRequest, methods: list[ContactMethod]) -> None:
+    for method in methods:
+        send_test(method)
+    model_admin.message_user(
+        request,
+        f"Sent {len(methods)} test notification(s); reload in a few seconds to see the outcome.",
+        messages.SUCCESS,
+    )
+
+
+class NotificationRuleForm(forms.ModelForm):
+    delay = MinutesField(
+        initial=timedelta(0),
+        label="Delay (minutes)",
+        help_text="Minutes after being paged to use this method, e.g. 0 (at once) or 5; at most 1440 (24 hours).",
+    )
+
+    class Meta:
+        model = NotificationRule
+        fields = ["user", "urgency", "contact_method", "delay"]
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    form = NotificationRuleForm
+    list_display = [
+        "user", "urgency", "contact_method", "delay_minutes", "method_last_outcome", "method_last_outcome_at",
+    ]  # fmt: skip
+    list_select_related = ["user", "contact_method"]
+    list_filter = ["urgency", "contact_method__kind"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "contact_method__label"]
+    autocomplete_fields = ["user", "contact_method"]
+    actions = ["send_test_notifications"]
+
+    @admin.display(description="Delay (minutes)", ordering="delay")
+    def delay_minutes(self, obj: NotificationRule) -> str:
+        return MinutesField().prepare_value(obj.delay)
+
+    @admin.display(description="Last outcome", ordering="contact_method__last_outcome")
+    def method_last_outcome(self, obj: NotificationRule) -> str:
+        return obj.contact_method.last_outcome
+
+    @admin.display(description="Last outcome at", ordering="contact_method__last_outcome_at")
+    def method_last_outcome_at(self, obj: NotificationRule) -> Any:
+        return obj.contact_method.last_outcome_at
+
+    @admin.action(description="Send a test notification to the contact methods of the selected rules")
+    def send_test_notifications(self, request: HttpRequest, queryset: QuerySet[NotificationRule]) -> None:
+        methods = ContactMethod.objects.filter(rules__in=queryset).distinct().select_related("user")
+        send_tests(self, request, list(methods))
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "started_at", "duration_ms", "outcome", "answer"]
+    readonly_fields = ["number", "started_at", "duration_ms", "outcome", "answer"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The record of what was sent to whom: read-only, written only by the delivery machinery."""
+
+    list_display = ["created_at", "user", "channel", "status", "attempts", "due_at", "sent_at", "last_error"]
+    list_select_related = ["user"]
+    list_filter = ["status", "channel", "urgency"]
+    search_fields = ["user__username", "subject", "key", "provider_id"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryAttemptInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False

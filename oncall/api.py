@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -13,15 +14,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from irp_site.api import ModelCleanSerializer
+from irp_site.api import DurationSecondsField, ModelCleanSerializer
+from irp_site.groups import is_plan_owner
 from irp_site.permissions import InIRPGroup, PlanPermissions
+from oncall.deliveries import send_test
 from oncall.ics_import import (
     DEFAULT_WEEKS_AHEAD,
     MAX_UPLOAD_BYTES,
@@ -29,7 +33,18 @@ from oncall.ics_import import (
     IcsImportError,
     schedule_import_ics,
 )
-from oncall.models import Layer, Override, Schedule, ShiftSwap, Team
+from oncall.models import (
+    ContactMethod,
+    Delivery,
+    EscalationPolicy,
+    EscalationStep,
+    Layer,
+    NotificationRule,
+    Override,
+    Schedule,
+    ShiftSwap,
+    Team,
+)
 from oncall.rotation import Shift, coverage_gaps
 from oncall.selectors import schedules_with_rotations, shifts_between
 from oncall.services import (
@@ -43,10 +58,13 @@ from oncall.services import (
     swap_decline,
     swap_request,
 )
+from oncall.targets import active_users, distinct_targets, policy_snapshot, step_targets
+from oncall.warnings import paging_warnings
 
 GAP_HORIZON = timedelta(days=14)
 NEXT_HANDOFF_HORIZON = timedelta(days=30)
 MAX_RANGE = timedelta(days=366)
+MAX_RULE_DELAY = timedelta(hours=24)
 
 
 class TeamSerializer(ModelCleanSerializer):
@@ -303,8 +321,232 @@ class ShiftSwapViewSet(viewsets.ModelViewSet):
         return self._settle(lambda swap: swap_decline(swap, by=self._user()))
 
 
+# Escalation policies ---------------------------------------------------------------------------
+
+
+class EscalationStepSerializer(ModelCleanSerializer):
+    delay_seconds = DurationSecondsField(
+        source="delay",
+        required=False,
+        allow_null=True,
+        help_text="How long to wait for an acknowledgement before the next step; null: the severity's ack window.",
+    )
+    users = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.filter(is_active=True), required=False, help_text="User ids."
+    )
+    schedules = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Schedule.objects.all(), required=False, help_text="Whoever is on call on these."
+    )
+    teams = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Team.objects.all(), required=False, help_text="Every member of these teams."
+    )
+    team_managers = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Team.objects.all(), required=False, help_text="The manager of each of these teams."
+    )
+
+    class Meta:
+        model = EscalationStep
+        fields = ["id", "policy", "position", "delay_seconds", "mode", "users", "schedules", "teams", "team_managers"]
+
+
+class EscalationPolicySerializer(ModelCleanSerializer):
+    steps = EscalationStepSerializer(many=True, read_only=True, help_text="Write them at /api/v1/escalation-steps/.")
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "description", "team", "repeat_count", "steps"]
+
+
+def steps_with_targets() -> QuerySet[EscalationStep]:
+    # An explicit order: the model's default sorts by the policy's name, joining its table for nothing.
+    return EscalationStep.objects.order_by("position", "pk").prefetch_related(
+        "users", "schedules", "teams", "team_managers"
+    )
+
+
+class EscalationPolicyViewSet(viewsets.ModelViewSet):
+    queryset = EscalationPolicy.objects.prefetch_related(Prefetch("steps", queryset=steps_with_targets()))
+    serializer_class = EscalationPolicySerializer
+    filterset_fields = ["name", "team"]
+
+
+class EscalationStepViewSet(viewsets.ModelViewSet):
+    queryset = steps_with_targets().order_by("policy_id", "position", "pk")
+    serializer_class = EscalationStepSerializer
+    filterset_fields = ["policy"]
+
+
+# A person's own paging settings: contact methods and notification rules -----------------------
+
+
+class OwnPagingSettings(PlanPermissions):
+    """The model permissions as everywhere; writing a row also needs to be its person or a plan owner."""
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return request.method in SAFE_METHODS or obj.user_id == request.user.pk or view.manages_everyone()
+
+
+class PersonalSerializer(ModelCleanSerializer):
+    """A row that belongs to a person: `user` defaults to whoever creates it."""
+
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, help_text="A user id; default: you."
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        attrs = super().to_internal_value(data)
+        # Here rather than as a field default: a PUT that leaves `user` out must not move the row.
+        if self.instance is None and "user" not in attrs:
+            attrs["user"] = self.context["request"].user
+        return attrs
+
+
+class PersonalSettingsViewSet(viewsets.ModelViewSet):
+    permission_classes = [OwnPagingSettings]
+
+    def manages_everyone(self) -> bool:
+        if not hasattr(self, "_manages_everyone"):
+            self._manages_everyone = is_plan_owner(self.request.user)
+        return self._manages_everyone
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "manages_everyone": self.manages_everyone()}
+
+    def _check_person(self, serializer: serializers.BaseSerializer) -> None:
+        person = serializer.validated_data.get("user")
+        if person is not None and person.pk != self.request.user.pk and not self.manages_everyone():
+            raise PermissionDenied("Only plan owners manage other people's contact methods and notification rules.")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._check_person(serializer)
+        serializer.save()
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self._check_person(serializer)
+        serializer.save()
+
+
+class ContactMethodSerializer(PersonalSerializer):
+    signing_secret = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The HMAC-SHA256 key of webhook signatures (X-IRP-Signature). "
+        "Shown to the method's person and to plan owners; null for everyone else.",
+    )
+
+    class Meta:
+        model = ContactMethod
+        fields = [
+            "id", "user", "kind", "label", "address", "signing_secret",
+            "last_outcome", "last_outcome_message", "last_outcome_at", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["last_outcome", "last_outcome_message", "last_outcome_at", "created_at"]
+
+    def to_representation(self, instance: ContactMethod) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        viewer = request.user.pk if request is not None else None
+        if not self.context.get("manages_everyone") and instance.user_id != viewer:
+            # Slack and webhook URLs are secrets too: others see only where they point.
+            data["signing_secret"] = None
+            data["address"] = instance.address_shown
+        return data
+
+
+class TestDeliverySerializer(serializers.Serializer):
+    delivery = serializers.IntegerField(help_text="The id of the test delivery.")
+    status = serializers.ChoiceField(choices=Delivery.Status.choices)
+
+
+class ContactMethodViewSet(PersonalSettingsViewSet):
+    queryset = ContactMethod.objects.order_by("user_id", "kind", "pk")
+    serializer_class = ContactMethodSerializer
+    filterset_fields = ["user", "kind"]
+
+    @extend_schema(request=None, responses={202: TestDeliverySerializer})
+    @action(detail=True, methods=["post"], url_path="test")
+    def send_test_notification(self, request: Request, pk: str | None = None) -> Response:
+        """Send a test notification now; its outcome shows on the method as `last_outcome`."""
+        delivery = send_test(self.get_object())
+        return Response({"delivery": delivery.pk, "status": delivery.status}, status=202)
+
+
+class NotificationRuleSerializer(PersonalSerializer):
+    delay_seconds = DurationSecondsField(
+        source="delay",
+        minimum=0,
+        maximum=int(MAX_RULE_DELAY.total_seconds()),
+        default=timedelta(0),
+        help_text="How long after being paged to use this method (0: at once; at most 24 hours).",
+    )
+
+    class Meta:
+        model = NotificationRule
+        fields = ["id", "user", "urgency", "contact_method", "delay_seconds"]
+
+
+class NotificationRuleViewSet(PersonalSettingsViewSet):
+    queryset = NotificationRule.objects.all()
+    serializer_class = NotificationRuleSerializer
+    filterset_fields = ["user", "urgency", "contact_method"]
+
+
+class PagingWarningSerializer(serializers.Serializer):
+    user = serializers.IntegerField(source="user_id")
+    name = serializers.CharField()
+    urgency = serializers.ChoiceField(choices=NotificationRule.Urgency.choices)
+    message = serializers.CharField()
+
+
+class PagingWarningViewSet(viewsets.GenericViewSet):
+    """People on a rotation or in an escalation step without a working rule for an urgency."""
+
+    serializer_class = PagingWarningSerializer
+    permission_classes = [InIRPGroup]
+    filter_backends: list[Any] = []
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(paging_warnings())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def escalation_on_call(at: datetime) -> list[dict[str, Any]]:
+    """Per policy and step, whom the step would notify if it fired at `at` (round-robin: one of them)."""
+    snapshots = [policy_snapshot(policy) for policy in EscalationPolicy.objects.order_by("name", "pk")]
+    targets = {
+        (snapshot["policy_id"], index): distinct_targets(step_targets(step, at))
+        for snapshot in snapshots
+        for index, step in enumerate(snapshot["steps"])
+    }
+    people = active_users(user_id for found in targets.values() for _, user_id in found)
+    return [
+        {
+            "id": snapshot["policy_id"],
+            "name": snapshot["name"],
+            "steps": [
+                {
+                    "number": index + 1,
+                    "delay_seconds": int(step["delay"]) if step["delay"] is not None else None,
+                    "mode": step["mode"],
+                    "on_call": [
+                        {
+                            "user": user_id,
+                            "name": people[user_id].get_full_name() or people[user_id].get_username(),
+                            "reason": reason,
+                        }
+                        for reason, user_id in targets[(snapshot["policy_id"], index)]
+                        if user_id in people
+                    ],
+                }
+                for index, step in enumerate(snapshot["steps"])
+            ],
+        }
+        for snapshot in snapshots
+    ]
+
+
 class OnCallView(APIView):
-    """Who is on call at an instant, per schedule (and, once escalation policies exist, per policy step)."""
+    """Who is on call at an instant, per schedule, and whom each escalation policy step would notify."""
 
     permission_classes = [InIRPGroup]
 
@@ -333,7 +575,7 @@ class OnCallView(APIView):
                     else None,
                 }
             )
-        return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": []})
+        return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": escalation_on_call(at)})
 
 
 # ICS import ----------------------------------------------------------------------------------

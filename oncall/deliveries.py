@@ -140,17 +140,26 @@ def dispatch_due(now: datetime, *, limit: int = 500) -> int:
         last_error="The worker stopped while sending; sending again.",
     )
     with transaction.atomic():
-        ids = list(
+        candidates = (
             Delivery.objects.due(now)
             .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=redispatch_before))
             .select_for_update(skip_locked=True)
             .order_by("due_at")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "dispatched_at", "handovers")[:limit]
         )
+        ids = [
+            pk
+            for pk, dispatched_at, handovers in candidates
+            if dispatched_at is None or dispatched_at < now - _redispatch_wait(handovers)
+        ]
         if ids:
-            Delivery.objects.filter(pk__in=ids).update(dispatched_at=now)
+            Delivery.objects.filter(pk__in=ids).update(dispatched_at=now, handovers=F("handovers") + 1)
             _enqueue_on_commit(ids)
     return len(ids)
+
+
+def _redispatch_wait(handovers: int) -> timedelta:
+    return timedelta(seconds=settings.DELIVERY_REDISPATCH_SECONDS * 2 ** max(0, min(handovers - 1, 6)))
 
 
 def backoff(attempts: int) -> float:
@@ -194,9 +203,14 @@ def record_attempt(
             outcome=result.outcome,
             answer=result.answer[:500],
         )
-        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING)
+        # Only the attempt that holds the row may move it back or fail it: a worker that outlived
+        # its lease must not undo the newer attempt of whoever was given the delivery after it.
+        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts)
         if outcome == DeliveryAttempt.Outcome.SENT:
-            mine.update(
+            # A success from any attempt ends the delivery (a later attempt may still be queued).
+            Delivery.objects.filter(
+                pk=delivery.pk, status__in=(Delivery.Status.SENDING, Delivery.Status.QUEUED)
+            ).update(
                 status=Delivery.Status.SENT,
                 sent_at=now,
                 provider_id=result.provider_id,
@@ -212,8 +226,7 @@ def record_attempt(
                 lease_until=None,
                 last_error=result.answer[:500],
             )
-        else:
-            mine.update(status=Delivery.Status.FAILED, lease_until=None, last_error=result.answer[:500])
+        elif mine.update(status=Delivery.Status.FAILED, lease_until=None, last_error=result.answer[:500]):
             fallback = _fall_back(delivery, now)
         delivery.refresh_from_db()
         if delivery.contact_method_id:

@@ -9,6 +9,7 @@ its steps at `next_action_at`. Acknowledging or resolving stops the run (see lif
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,10 @@ from oncall.targets import active_users, distinct_targets, policy_snapshot, step
 
 logger = logging.getLogger(__name__)
 
-BATCH = 200
+# Runs claimed per transaction: small, so the first pages of a burst leave before the whole
+# burst is written and a second engine finds work to share; a tick loops up to its time budget.
+BATCH = 25
+TICK_BUDGET_SECONDS = 1.0
 DEFAULT_ACK_WINDOW = timedelta(minutes=30)
 # A run whose step raised is tried again this much later, not in a tight loop.
 RETRY_BROKEN_RUN_AFTER = timedelta(seconds=5)
@@ -48,8 +52,8 @@ def run_start(
     EscalationRun.objects.filter(incident=incident, ended_at__isnull=True).update(
         next_action_at=None, ended_at=due, end_reason=EscalationRun.End.REPLACED
     )
-    policy = policy or incident.service.escalation_policy
     if snapshot is None:
+        policy = policy or incident.service.escalation_policy
         snapshot = policy_snapshot(policy) if policy else {}
     severity = incident.severity
     return EscalationRun.objects.create(
@@ -110,8 +114,12 @@ def advance_due(now: datetime) -> int:
 
 
 def escalation_tick(now: datetime) -> None:
-    start_due(now)
-    advance_due(now)
+    deadline = time.monotonic() + TICK_BUDGET_SECONDS
+    while time.monotonic() < deadline:
+        started = start_due(now)
+        fired = advance_due(now)
+        if started < BATCH and fired < BATCH:
+            return
 
 
 def _end(run: EscalationRun, end: EscalationRun.End, now: datetime, message: str) -> None:
@@ -208,16 +216,28 @@ def escalate_now(incident: Incident, *, at: datetime) -> EscalationRun:
     run = EscalationRun.objects.select_for_update().filter(incident=incident, ended_at__isnull=True).first()
     if run is None:
         last = EscalationRun.objects.filter(incident=incident).order_by("-started_at", "-pk").first()
-        if last is not None and last.end_reason not in (EscalationRun.End.EXHAUSTED, EscalationRun.End.NO_POLICY):
+        if (
+            last is not None
+            and last.end_reason not in (EscalationRun.End.EXHAUSTED, EscalationRun.End.NO_POLICY)
+            and not _past_last_step(last)
+        ):
             # Paused by an acknowledgement: carry on where it stopped.
             EscalationRun.objects.filter(pk=last.pk).update(next_action_at=at, ended_at=None, end_reason="")
             last.refresh_from_db()
             return last
         Incident.objects.filter(pk=incident.pk).update(pages_at=None)
         return run_start(incident, due=at, reason="Escalated by hand")
+    if _past_last_step(run):
+        # The last step has fired and its window is running: "now" means the policy again.
+        Incident.objects.filter(pk=incident.pk).update(pages_at=None)
+        return run_start(incident, due=at, reason="Escalated by hand")
     EscalationRun.objects.filter(pk=run.pk).update(next_action_at=at)
     run.next_action_at = at
     return run
+
+
+def _past_last_step(run: EscalationRun) -> bool:
+    return run.round > int(run.snapshot.get("repeat_count", 0))
 
 
 def oldest_due_run() -> datetime | None:

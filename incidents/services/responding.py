@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from incidents.action_links import ActionLink
 from incidents.models import EscalationRun, Incident, TimelineEntry, UsedActionLink
-from incidents.services.escalation import escalate_now, run_start
+from incidents.services.escalation import escalate_now, incident_subject, run_start
 from incidents.services.lifecycle import TransitionNotAllowed, incident_transition
 from incidents.services.timeline import person_name, timeline_add
+from oncall import deliveries
 from oncall.models import EscalationPolicy
 
 
@@ -70,6 +71,8 @@ def reassign(
         who = person_name(actor) or "IRP"
         target = policy.name if policy else ", ".join(person_name(user) for user in users)
         _retrigger_for_paging(incident, actor, f"Reassigned to {target} by {who}.", at)
+        # Whatever was still due to the people being replaced no longer concerns them.
+        deliveries.cancel(incident_subject(incident.pk), reason="Reassigned.")
         snapshot = None
         if policy is None:
             step = {"delay": None, "mode": "all", "users": [user.pk for user in users], "schedules": []}

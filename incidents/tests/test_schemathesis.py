@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 INGESTION = ("/v2/enqueue", "/v2/change/enqueue", "/integrations/{key}/alerts")
 REST = ("/api/v1/alerts/", "/api/v1/incidents/", "/api/v1/integrations/")
 MAX_EXAMPLES = 30
-EXPECTED_OPERATIONS = 16
+EXPECTED_OPERATIONS = 18
 # A floor per operation (the coverage phase alone sends more), and operations that must have
 # reached their success path at least once.
 MIN_CALLS_PER_OPERATION = 10
@@ -71,6 +71,8 @@ def _narrow(doc: dict[str, Any], integrations: list[Integration], incidents: lis
         ("/api/v1/incidents/{id}/", ("get",), incidents),
         ("/api/v1/incidents/{id}/acknowledge/", ("post",), incidents),
         ("/api/v1/incidents/{id}/resolve/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/escalate/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/reassign/", ("post",), incidents),
         # Not DELETE, which would leave rotate-key (next) nothing to rotate.
         ("/api/v1/integrations/{id}/", ("get", "put", "patch"), ids),
         ("/api/v1/integrations/{id}/rotate-key/", ("post",), ids),

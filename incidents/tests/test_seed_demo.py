@@ -38,3 +38,25 @@ def test_seed_demo_refuses_to_run_in_production(settings: Any) -> None:
     with pytest.raises(CommandError, match="only runs with DEBUG=1"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_pages_the_primary_on_call_by_the_guides_path(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incidents.models import Incident
+    from incidents.services.escalation import escalation_tick
+    from oncall import deliveries
+    from oncall.models import Delivery
+    from oncall.warnings import paging_warnings
+
+    settings.DEBUG = True
+    monkeypatch.setattr(deliveries, "enqueue", lambda ids: None)
+    call_command("seed_demo")
+
+    assert all(service.escalation_policy for service in Service.objects.all())
+    policy = Service.objects.get(name="Checkout API").escalation_policy
+    assert policy is not None
+    assert [step.position for step in policy.steps.all()] == [0, 1, 2]
+    assert paging_warnings() == []
+    escalation_tick(Incident.objects.get(dedup_key="checkout-5xx").detected_at)
+    paged = Delivery.objects.get()
+    assert paged.channel == "email"
+    assert paged.user.teams.filter(name="Payments").exists()

@@ -2,7 +2,9 @@
 
 The commands come from the Procfile, so a test runs exactly what production runs. Each process
 gets its own session (process group) so that stopping it also reaches the children it forks
-(gunicorn workers, django-q2 workers), and its own log file in the working directory.
+(gunicorn workers, django-q2 workers), and its own log file in the working directory. Several
+processes of one kind run side by side under different labels (`engine`, `engine-2`), as
+production scales out; `kill_process` crashes one (SIGKILL to its whole group, no shutdown).
 """
 
 from __future__ import annotations
@@ -131,18 +133,30 @@ class IRPProcesses:
     def migrate(self) -> None:
         self.manage("migrate", "--noinput")
 
-    def start_process(self, name: str) -> subprocess.Popen[bytes]:
-        with self.log_path(name).open("ab") as log:
+    def start_process(self, name: str, *, label: str | None = None) -> subprocess.Popen[bytes]:
+        """Start the Procfile's `name` command as `label` (default: `name`), with a log of that name.
+
+        Its PostgreSQL connections carry `application_name` `irp-<label>`, so a test can find
+        them in `pg_stat_activity` (unless the environment sets PGAPPNAME itself).
+        """
+        label = label or name
+        previous = self.processes.get(label)
+        if previous is not None:
+            if previous.poll() is None:
+                raise ProcessError(f"{label} is already running (pid {previous.pid}); give the new one another label")
+            # It died on its own; what it forked must not outlive it unseen.
+            _kill_group(previous.pid)
+        with self.log_path(label).open("ab") as log:
             process = subprocess.Popen(
                 [*_DIE_WITH_PARENT, *self.commands[name]],
                 cwd=PROJECT_DIR,
-                env=self.env,
+                env={"PGAPPNAME": f"irp-{label}", **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.processes[name] = process
+        self.processes[label] = process
         return process
 
     def start(self) -> None:
@@ -178,6 +192,14 @@ class IRPProcesses:
         if name in self.processes:
             _terminate(self.processes[name])
         return self._reap(name, time.monotonic() + timeout)
+
+    def kill_process(self, label: str, timeout: float = 10) -> int | None:
+        """Crash `label` and every process it forked: SIGKILL to the group, no chance to clean up."""
+        process = self.processes.get(label)
+        if process is None:
+            return None
+        _kill_group(process.pid)
+        return self._reap(label, time.monotonic() + timeout)
 
     def stop(self, timeout: float = 15) -> dict[str, int | None]:
         # Signal all first so their shutdowns overlap, then collect each one.

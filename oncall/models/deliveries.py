@@ -49,6 +49,7 @@ class Delivery(models.Model):
     due_at = models.DateTimeField(default=timezone.now)
     # When it was last handed to the worker queue; a queued row handed over long ago is handed again.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    handovers = models.PositiveSmallIntegerField(default=0, help_text="Times handed to the worker queue.")
     # A worker sending it holds it until then; a crashed worker's lease runs out and it is re-driven.
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
