@@ -15,9 +15,10 @@ from oncall.models import ContactMethod
 
 
 def incident_message(
-    subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any]
+    subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any], incident: Any = None
 ) -> dict[str, Any]:
-    incident = Incident.objects.select_related("severity", "service").get(pk=int(subject.partition(":")[2]))
+    if not isinstance(incident, Incident):
+        incident = Incident.objects.select_related("severity", "service").get(pk=int(subject.partition(":")[2]))
     ack_url = action_link_url(action_link_token(incident.pk, user.pk, "acknowledge", method.kind))
     resolve_url = action_link_url(action_link_token(incident.pk, user.pk, "resolve", method.kind))
     open_for = timesince(incident.created_at, timezone.now())

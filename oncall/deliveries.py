@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 delivery_attempted = Signal()  # args: delivery, attempt, fallback (Delivery | None)
 
 # Renders the message of a delivery for one channel: (subject, user, method, delivery key, context).
-Renderer = Callable[[str, User, ContactMethod, str, dict[str, Any]], dict[str, Any]]
+# The last argument is the subject itself when the caller has it at hand (saves a query), else None.
+Renderer = Callable[[str, User, ContactMethod, str, dict[str, Any], Any], dict[str, Any]]
 _renderers: dict[str, Renderer] = {}
 
 
@@ -41,9 +42,11 @@ def register_renderer(subject_kind: str, renderer: Renderer) -> None:
     _renderers[subject_kind] = renderer
 
 
-def _render(subject: str, user: User, method: ContactMethod, key: str, context: dict[str, Any]) -> dict[str, Any]:
+def _render(
+    subject: str, user: User, method: ContactMethod, key: str, context: dict[str, Any], subject_object: Any = None
+) -> dict[str, Any]:
     renderer = _renderers.get(subject.partition(":")[0])
-    message = renderer(subject, user, method, key, context) if renderer else test_message(method)
+    message = renderer(subject, user, method, key, context, subject_object) if renderer else test_message(method)
     return {**message, "context": context}
 
 
@@ -72,19 +75,33 @@ def methods_in_order(user: User, urgency: str) -> list[ContactMethod]:
     return ordered
 
 
+def rules_of(user: User, urgency: str) -> list[NotificationRule]:
+    return list(
+        NotificationRule.objects.filter(user=user, urgency=urgency)
+        .select_related("contact_method")
+        .order_by("delay", "pk")
+    )
+
+
 def page_person(
-    *, subject: str, page_key: str, user: User, urgency: str, at: datetime, context: dict[str, Any]
+    *,
+    subject: str,
+    page_key: str,
+    user: User,
+    urgency: str,
+    at: datetime,
+    context: dict[str, Any],
+    rules: list[NotificationRule] | None = None,
+    subject_object: Any = None,
 ) -> tuple[list[Delivery], str]:
     """Write the deliveries one page of one person needs, per their notification rules.
 
     Call inside the transaction that decides the page; returns the deliveries and, when the
     person cannot be reached as they should be, a sentence saying why (for the timeline).
+    The caller holds the lock on what the page is about, so the keys cannot exist yet.
     """
-    rules = list(
-        NotificationRule.objects.filter(user=user, urgency=urgency)
-        .select_related("contact_method")
-        .order_by("delay", "pk")
-    )
+    if rules is None:
+        rules = rules_of(user, urgency)
     plan = [(rule.contact_method, rule.delay) for rule in rules if rule.contact_method.is_deliverable]
     problem = ""
     if not plan:
@@ -110,15 +127,14 @@ def page_person(
                 channel=method.kind,
                 address=method.address,
                 urgency=urgency,
-                message=_render(subject, user, method, key, context),
+                message=_render(subject, user, method, key, context, subject_object),
                 due_at=due,
                 dispatched_at=at if due <= at else None,
             )
         )
-    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    created = list(Delivery.objects.filter(key__in=[d.key for d in deliveries]).order_by("due_at", "pk"))
-    _enqueue_on_commit([d.pk for d in created if d.status == Delivery.Status.QUEUED and d.due_at <= at])
-    return created, problem
+    Delivery.objects.bulk_create(deliveries)
+    _enqueue_on_commit([d.pk for d in deliveries if d.due_at <= at])
+    return deliveries, problem
 
 
 def cancel(subject: str, *, reason: str) -> int:

@@ -101,7 +101,7 @@ def handoff_notices_send(now: datetime, *, limit: int = 200) -> int:
 
 
 def handoff_message(
-    subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any]
+    subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any], notice: Any = None
 ) -> dict[str, Any]:
     notice = HandoffNotice.objects.select_related("schedule").get(pk=int(subject.partition(":")[2]))
     zone = ZoneInfo(profile_for(user).time_zone)

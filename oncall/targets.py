@@ -48,21 +48,28 @@ def step_targets(step: Mapping[str, Any], at: datetime) -> list[tuple[str, int]]
     The label says why someone is paged ("on call for Payments primary"), for the timeline.
     """
     targets: list[tuple[str, int]] = [("named in the policy", user_id) for user_id in step.get("users", [])]
-    on_call = on_call_user_ids(step.get("schedules", []), at)
-    names = dict(Schedule.objects.filter(pk__in=list(on_call)).values_list("pk", "name"))
-    for schedule_id in step.get("schedules", []):
-        user_id = on_call.get(schedule_id)
-        if user_id is not None:
-            targets.append((f"on call for {names[schedule_id]}", user_id))
-    teams = {team.pk: team for team in Team.objects.with_people().filter(pk__in=step.get("teams", []))}
-    for team_id in step.get("teams", []):
-        if team_id in teams:
-            targets += [(f"member of {teams[team_id].name}", user.pk) for user in teams[team_id].members.all()]
-    managers = dict(Team.objects.filter(pk__in=step.get("team_managers", [])).values_list("pk", "manager_id"))
-    manager_team_names = dict(Team.objects.filter(pk__in=list(managers)).values_list("pk", "name"))
-    for team_id in step.get("team_managers", []):
-        if managers.get(team_id):
-            targets.append((f"manager of {manager_team_names[team_id]}", managers[team_id]))
+    if step.get("schedules"):
+        on_call = on_call_user_ids(step["schedules"], at)
+        names = dict(Schedule.objects.filter(pk__in=list(on_call)).values_list("pk", "name"))
+        for schedule_id in step["schedules"]:
+            user_id = on_call.get(schedule_id)
+            if user_id is not None:
+                targets.append((f"on call for {names[schedule_id]}", user_id))
+    if step.get("teams"):
+        teams = {team.pk: team for team in Team.objects.with_people().filter(pk__in=step["teams"])}
+        for team_id in step["teams"]:
+            if team_id in teams:
+                targets += [(f"member of {teams[team_id].name}", user.pk) for user in teams[team_id].members.all()]
+    if step.get("team_managers"):
+        managers = {
+            pk: (name, manager_id)
+            for pk, name, manager_id in Team.objects.filter(pk__in=step["team_managers"]).values_list(
+                "pk", "name", "manager_id"
+            )
+        }
+        for team_id in step["team_managers"]:
+            if team_id in managers and managers[team_id][1]:
+                targets.append((f"manager of {managers[team_id][0]}", managers[team_id][1]))
     return targets
 
 

@@ -8,6 +8,7 @@ its steps at `next_action_at`. Acknowledging or resolving stops the run (see lif
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime, timedelta
@@ -44,21 +45,24 @@ def run_start(
     reason: str,
     policy: EscalationPolicy | None = None,
     snapshot: dict[str, Any] | None = None,
+    end_active: bool = True,
 ) -> EscalationRun:
     """Snapshot the policy (the service's unless given) into a new run due at `due`.
 
-    Ends any run still active for the incident first. Call inside a transaction.
+    Ends any run still active for the incident first (unless the caller did). Call inside a
+    transaction.
     """
-    EscalationRun.objects.filter(incident=incident, ended_at__isnull=True).update(
-        next_action_at=None, ended_at=due, end_reason=EscalationRun.End.REPLACED
-    )
+    if end_active:
+        EscalationRun.objects.filter(incident=incident, ended_at__isnull=True).update(
+            next_action_at=None, ended_at=due, end_reason=EscalationRun.End.REPLACED
+        )
     if snapshot is None:
         policy = policy or incident.service.escalation_policy
         snapshot = policy_snapshot(policy) if policy else {}
     severity = incident.severity
     return EscalationRun.objects.create(
         incident=incident,
-        policy=policy if policy and policy.pk else None,
+        policy=policy if policy is not None and policy.pk else None,
         snapshot=snapshot,
         ack_window=severity.ack_window or DEFAULT_ACK_WINDOW,
         depth=severity.escalation_depth,
@@ -79,7 +83,8 @@ def runs_stop(incident: Incident, end: EscalationRun.End, *, at: datetime) -> in
 
 
 def start_due(now: datetime) -> int:
-    """Turn incidents whose paging time has come into escalation runs."""
+    """Turn incidents whose paging time has come into escalation runs, and fire their first step
+    in the same transaction (nobody else can see the new run yet)."""
     with transaction.atomic():
         incidents = list(
             Incident.objects.filter(status=Incident.Status.TRIGGERED, pages_at__lte=now)
@@ -87,10 +92,29 @@ def start_due(now: datetime) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("pages_at")[:BATCH]
         )
+        if not incidents:
+            return 0
+        Incident.objects.filter(pk__in=[incident.pk for incident in incidents]).update(pages_at=None)
+        # A burst of incidents usually shares a few policies and people: look each up once a batch.
+        snapshots: dict[int, dict[str, Any]] = {}
+        memo: dict[Any, Any] = {}
+        EscalationRun.objects.filter(incident__in=incidents, ended_at__isnull=True).update(
+            next_action_at=None, ended_at=now, end_reason=EscalationRun.End.REPLACED
+        )
         for incident in incidents:
-            due = incident.pages_at or now
-            Incident.objects.filter(pk=incident.pk).update(pages_at=None)
-            run_start(incident, due=due, reason="Incident opened")
+            policy = incident.service.escalation_policy
+            if policy is not None and policy.pk not in snapshots:
+                snapshots[policy.pk] = policy_snapshot(policy)
+            run = run_start(
+                incident,
+                due=incident.pages_at or now,
+                reason="Incident opened",
+                policy=policy,
+                snapshot=snapshots[policy.pk] if policy is not None else {},
+                end_active=False,
+            )
+            run.incident = incident
+            _fire_safely(run, now, memo)
     return len(incidents)
 
 
@@ -103,14 +127,22 @@ def advance_due(now: datetime) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_action_at")[:BATCH]
         )
+        memo: dict[Any, Any] = {}
         for run in runs:
-            try:
-                with transaction.atomic():
-                    _fire(run, now)
-            except Exception:
-                logger.exception("escalation run %s failed; trying again shortly", run.pk)
-                EscalationRun.objects.filter(pk=run.pk).update(next_action_at=now + RETRY_BROKEN_RUN_AFTER)
+            _fire_safely(run, now, memo)
     return len(runs)
+
+
+def _fire_safely(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
+    """Fire a due run in a savepoint: one broken run must not hold up the others."""
+    if run.next_action_at is None or run.next_action_at > now:
+        return
+    try:
+        with transaction.atomic():
+            _fire(run, now, memo)
+    except Exception:
+        logger.exception("escalation run %s failed; trying again shortly", run.pk)
+        EscalationRun.objects.filter(pk=run.pk).update(next_action_at=now + RETRY_BROKEN_RUN_AFTER)
 
 
 def escalation_tick(now: datetime) -> None:
@@ -130,7 +162,7 @@ def _end(run: EscalationRun, end: EscalationRun.End, now: datetime, message: str
     timeline_add(run.incident, TimelineEntry.Kind.ESCALATION_ENDED, message, at=now, actor_label="IRP")
 
 
-def _fire(run: EscalationRun, now: datetime) -> None:
+def _fire(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
     incident = run.incident
     if incident.status != Incident.Status.TRIGGERED:
         # Ack and resolve stop runs themselves; this only tidies a run they could not see.
@@ -155,7 +187,7 @@ def _fire(run: EscalationRun, now: datetime) -> None:
             )
             return
         step = steps[run.step_index]
-        notified = _notify_step(run, step, now)
+        notified = _notify_step(run, step, now, memo)
         run.step_index += 1
         if run.step_index >= len(steps):
             run.step_index = 0
@@ -167,15 +199,25 @@ def _fire(run: EscalationRun, now: datetime) -> None:
     run.save(update_fields=["step_index", "round", "round_robin", "next_action_at"])
 
 
-def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime) -> bool:
+def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime, memo: dict[Any, Any]) -> bool:
+    """Page the step's targets. `memo` holds what this batch already looked up (targets, people,
+    their rules), all as of the same instant."""
     incident = run.incident
     index = run.step_index
-    targets = distinct_targets(step_targets(step, now))
+    step_key = ("targets", json.dumps(step, sort_keys=True))
+    if step_key not in memo:
+        memo[step_key] = distinct_targets(step_targets(step, now))
+    targets = memo[step_key]
     if step.get("mode") == "round_robin" and targets:
         turn = int(run.round_robin.get(str(index), 0))
         run.round_robin = {**run.round_robin, str(index): turn + 1}
         targets = [targets[turn % len(targets)]]
-    users = active_users(user_id for _, user_id in targets)
+    known: dict[int, Any] = memo.setdefault("users", {})
+    missing = [user_id for _, user_id in targets if user_id not in known]
+    if missing:
+        found = active_users(missing)
+        known.update({user_id: found.get(user_id) for user_id in missing})
+    users = {user_id: known[user_id] for _, user_id in targets if known[user_id] is not None}
     targets = [(label, user_id) for label, user_id in targets if user_id in users]
     where = f"Step {index + 1} of {len(run.steps)}" + (f", repeat {run.round}" if run.round else "")
     if not targets:
@@ -197,7 +239,10 @@ def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime) -> boo
         actor_label="IRP",
         data={"step": index + 1, "round": run.round, "users": [user_id for _, user_id in targets]},
     )
+    rules: dict[tuple[int, str], list[Any]] = memo.setdefault("rules", {})
     for label, user_id in targets:
+        if (user_id, run.urgency) not in rules:
+            rules[(user_id, run.urgency)] = deliveries.rules_of(users[user_id], run.urgency)
         _, problem = deliveries.page_person(
             subject=incident_subject(incident.pk),
             page_key=f"run{run.pk}:s{index}:r{run.round}:u{user_id}",
@@ -205,6 +250,8 @@ def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime) -> boo
             urgency=run.urgency,
             at=now,
             context={"incident_id": incident.pk, "step": index + 1, "steps": len(run.steps), "why": label},
+            rules=rules[(user_id, run.urgency)],
+            subject_object=incident,
         )
         if problem:
             timeline_add(incident, TimelineEntry.Kind.NOTIFIED, problem, at=now, actor_label="IRP")
