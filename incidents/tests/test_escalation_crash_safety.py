@@ -63,7 +63,7 @@ NO_WORKER_CRASH = {**FAST, "DELIVERY_LEASE_SECONDS": "10", "DELIVERY_TIMEOUT_SEC
 HOLD = Answer(delay=60)
 # A transaction of the engine open this long, with rows written, is a batch of steps (a heartbeat
 # or a dispatch is one or two statements and a few milliseconds).
-BUSY_TRANSACTION_SECONDS = 0.15
+BUSY_TRANSACTION_SECONDS = 0.02
 
 # One expected notification: (incident id, step number, user id, contact method id).
 Notification = tuple[int, int, int, int]
