@@ -112,13 +112,11 @@ def escalation_panel(run: EscalationRun | None) -> dict[str, Any] | None:
     if run is None:
         return None
     steps = run.steps
-    repeat_count = int(run.snapshot.get("repeat_count", 0))
     return {
         "run": run,
         "policy_name": run.snapshot.get("name") or (run.policy.name if run.policy else ""),
         "steps": len(steps),
-        # The engine has walked every step (and repeat) when the round passes the repeats.
-        "next_step": run.step_index + 1 if steps and run.round <= repeat_count else None,
+        "next_step": run.step_index + 1 if steps and not run.past_last_step else None,
         "round": run.round,
     }
 

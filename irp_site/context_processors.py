@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from irp_site.auditor import describe, overdue_work
 from irp_site.groups import is_plan_owner
 
 NAVIGATION = (
@@ -31,7 +32,5 @@ def due_work_alarm(request: HttpRequest) -> dict[str, Any]:
     """On admin pages, the auditor's alarm: plan owners are the ones who can act on it."""
     if not request.path.startswith("/admin/") or not request.user.is_authenticated:
         return {}
-    from irp_site.auditor import describe, overdue_work
-
     late = overdue_work()
     return {"due_work_alarm": describe(late)} if late else {}

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -58,7 +58,7 @@ from oncall.services import (
     swap_decline,
     swap_request,
 )
-from oncall.targets import active_users, distinct_targets, policy_snapshot, step_targets
+from oncall.targets import policies_on_call, steps_with_targets
 from oncall.warnings import paging_warnings
 
 GAP_HORIZON = timedelta(days=14)
@@ -357,13 +357,6 @@ class EscalationPolicySerializer(ModelCleanSerializer):
         fields = ["id", "name", "description", "team", "repeat_count", "steps"]
 
 
-def steps_with_targets() -> QuerySet[EscalationStep]:
-    # An explicit order: the model's default sorts by the policy's name, joining its table for nothing.
-    return EscalationStep.objects.order_by("position", "pk").prefetch_related(
-        "users", "schedules", "teams", "team_managers"
-    )
-
-
 class EscalationPolicyViewSet(viewsets.ModelViewSet):
     queryset = EscalationPolicy.objects.prefetch_related(Prefetch("steps", queryset=steps_with_targets()))
     serializer_class = EscalationPolicySerializer
@@ -510,41 +503,6 @@ class PagingWarningViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-def escalation_on_call(at: datetime) -> list[dict[str, Any]]:
-    """Per policy and step, whom the step would notify if it fired at `at` (round-robin: one of them)."""
-    snapshots = [policy_snapshot(policy) for policy in EscalationPolicy.objects.order_by("name", "pk")]
-    targets = {
-        (snapshot["policy_id"], index): distinct_targets(step_targets(step, at))
-        for snapshot in snapshots
-        for index, step in enumerate(snapshot["steps"])
-    }
-    people = active_users(user_id for found in targets.values() for _, user_id in found)
-    return [
-        {
-            "id": snapshot["policy_id"],
-            "name": snapshot["name"],
-            "steps": [
-                {
-                    "number": index + 1,
-                    "delay_seconds": int(step["delay"]) if step["delay"] is not None else None,
-                    "mode": step["mode"],
-                    "on_call": [
-                        {
-                            "user": user_id,
-                            "name": people[user_id].get_full_name() or people[user_id].get_username(),
-                            "reason": reason,
-                        }
-                        for reason, user_id in targets[(snapshot["policy_id"], index)]
-                        if user_id in people
-                    ],
-                }
-                for index, step in enumerate(snapshot["steps"])
-            ],
-        }
-        for snapshot in snapshots
-    ]
-
-
 class OnCallView(APIView):
     """Who is on call at an instant, per schedule, and whom each escalation policy step would notify."""
 
@@ -575,7 +533,7 @@ class OnCallView(APIView):
                     else None,
                 }
             )
-        return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": escalation_on_call(at)})
+        return Response({"at": at.isoformat(), "schedules": entries, "escalation_policies": policies_on_call(at)})
 
 
 # ICS import ----------------------------------------------------------------------------------

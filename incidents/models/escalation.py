@@ -66,6 +66,11 @@ class EscalationRun(models.Model):
         steps = list(self.snapshot.get("steps", []))
         return steps[: self.depth] if self.depth else steps
 
+    @property
+    def past_last_step(self) -> bool:
+        """Every step of every repeat has fired: nothing is left but to wait out the last window."""
+        return self.round > int(self.snapshot.get("repeat_count", 0))
+
     def window_of(self, step: dict) -> timedelta:
         return timedelta(seconds=step["delay"]) if step.get("delay") else self.ack_window
 

@@ -176,7 +176,7 @@ def _fire(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
     repeat_count = int(run.snapshot.get("repeat_count", 0))
     # Steps with nobody to notify (an empty rota) are passed at once rather than waited out.
     for _ in range(len(steps) * (repeat_count + 1) + 1):
-        if run.round > repeat_count:
+        if run.past_last_step:
             _end(
                 run,
                 EscalationRun.End.EXHAUSTED,
@@ -266,7 +266,7 @@ def escalate_now(incident: Incident, *, at: datetime) -> EscalationRun:
         if (
             last is not None
             and last.end_reason not in (EscalationRun.End.EXHAUSTED, EscalationRun.End.NO_POLICY)
-            and not _past_last_step(last)
+            and not last.past_last_step
         ):
             # Paused by an acknowledgement: carry on where it stopped.
             EscalationRun.objects.filter(pk=last.pk).update(next_action_at=at, ended_at=None, end_reason="")
@@ -274,17 +274,13 @@ def escalate_now(incident: Incident, *, at: datetime) -> EscalationRun:
             return last
         Incident.objects.filter(pk=incident.pk).update(pages_at=None)
         return run_start(incident, due=at, reason="Escalated by hand")
-    if _past_last_step(run):
+    if run.past_last_step:
         # The last step has fired and its window is running: "now" means the policy again.
         Incident.objects.filter(pk=incident.pk).update(pages_at=None)
         return run_start(incident, due=at, reason="Escalated by hand")
     EscalationRun.objects.filter(pk=run.pk).update(next_action_at=at)
     run.next_action_at = at
     return run
-
-
-def _past_last_step(run: EscalationRun) -> bool:
-    return run.round > int(run.snapshot.get("repeat_count", 0))
 
 
 def oldest_due_run() -> datetime | None:

@@ -12,7 +12,6 @@ import email.policy
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -26,6 +25,8 @@ from typing import Any, ClassVar, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from irp_site.testing.processes import free_port
 
 HOST = "127.0.0.1"
 SIGNATURE_HEADER = "X-IRP-Signature"
@@ -132,7 +133,25 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class HttpReceiver:
+class _Running:
+    """`with receiver:` starts it and stops it again."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class HttpReceiver(_Running):
     """A webhook endpoint on 127.0.0.1 that records every POST and answers as it is told to."""
 
     SLACK_OK: ClassVar[Answer] = Answer(200, b"ok")
@@ -169,14 +188,6 @@ class HttpReceiver:
             server.server_close()
         if thread is not None:
             thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
@@ -234,12 +245,6 @@ class ReceivedMail:
     monotonic_at: float
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 class _SmtpHandler:
     def __init__(self, receiver: SmtpReceiver) -> None:
         self.receiver = receiver
@@ -254,7 +259,7 @@ class _SmtpHandler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd hook
         code = self.receiver._take_failure()
         if code is not None:
             return f"{code} 4.3.0 Temporary failure, try again later"
@@ -273,7 +278,7 @@ class _SmtpHandler:
         return "250 Message accepted for delivery"
 
 
-class SmtpReceiver:
+class SmtpReceiver(_Running):
     """An SMTP server on 127.0.0.1 that keeps every message and can refuse or defer on request."""
 
     def __init__(self) -> None:
@@ -289,7 +294,7 @@ class SmtpReceiver:
             raise RuntimeError("SmtpReceiver is already running")
         # Controller needs a concrete port up front; another process may take it in between.
         for attempt in range(3):
-            controller = Controller(_SmtpHandler(self), hostname=HOST, port=_free_port(), ready_timeout=5.0)
+            controller = Controller(_SmtpHandler(self), hostname=HOST, port=free_port(), ready_timeout=5.0)
             try:
                 controller.start()
             except OSError:
@@ -304,14 +309,6 @@ class SmtpReceiver:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
