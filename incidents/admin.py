@@ -275,3 +275,7 @@ class ChangeEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# The status page's admin lives in its own module.
+from incidents import status_admin  # noqa: E402, F401

@@ -6,6 +6,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
+        from incidents import status_setup
         from incidents.notifications import incident_message
         from incidents.receivers import record_delivery_attempt
         from incidents.services.escalation import escalation_tick, oldest_due_run, oldest_pending_page
@@ -19,3 +20,4 @@ class IncidentsConfig(AppConfig):
         engine.register("escalation", escalation_tick)
         auditor.register_probe("escalation steps", oldest_due_run)
         auditor.register_probe("incidents waiting to page", oldest_pending_page)
+        status_setup.connect()

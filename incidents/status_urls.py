@@ -1,9 +1,9 @@
 from django.urls import path
 
-from incidents import views
+from incidents import status_views
 
 app_name = "status"
 
 urlpatterns = [
-    path("", views.status_page, name="page"),
+    path("", status_views.status_page, name="page"),
 ]

@@ -230,10 +230,6 @@ def incident_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(incident)
 
 
-def status_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "incidents/status_page.html", {"plan": ResponsePlan.objects.current()})
-
-
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def action_link(request: HttpRequest, token: str) -> HttpResponse:

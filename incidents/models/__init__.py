@@ -5,6 +5,9 @@ from incidents.models.integrations import ChangeEvent, IngestionWindow, Integrat
 from incidents.models.plan import ResponsePlan, Role, Service, SeverityLevel
 from incidents.models.routing import MaintenanceWindow, RoutingRule, Silence
 
+# The status page's models live in their own module (incidents.models.status); importing it registers them.
+from incidents.models import status  # noqa: F401  isort: skip
+
 __all__ = [
     "Alert",
     "ChangeEvent",

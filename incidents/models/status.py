@@ -1,0 +1,2 @@
+"""The public status page: components, public incidents and their updates, scheduled maintenance,
+subscribers."""

@@ -1,0 +1,1 @@
+"""Admin for the public status page (imported by incidents.admin)."""
