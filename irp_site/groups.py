@@ -34,9 +34,23 @@ PLAN_MODELS = (
     "oncall.layerrestriction",
     "oncall.escalationpolicy",
     "oncall.escalationstep",
+    # The public status page's set-up: its look, components and their groups, subscribers.
+    "incidents.statuspage",
+    "incidents.componentgroup",
+    "incidents.component",
+    "incidents.subscriber",
 )
 # Responders run incidents and mute noise while they work.
-RESPONDER_MODELS = ("incidents.maintenancewindow", "incidents.silence", "oncall.override", "oncall.shiftswap")
+RESPONDER_MODELS = (
+    "incidents.maintenancewindow",
+    "incidents.silence",
+    "oncall.override",
+    "oncall.shiftswap",
+    # Communications Leads publish to the status page.
+    "incidents.publicincident",
+    "incidents.publicincidentupdate",
+    "incidents.scheduledmaintenance",
+)
 # Everyone who can be paged keeps their own; the API lets only plan owners write other people's.
 PERSONAL_MODELS = ("oncall.contactmethod", "oncall.notificationrule")
 
