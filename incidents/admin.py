@@ -277,5 +277,5 @@ class ChangeEventAdmin(admin.ModelAdmin):
         return False
 
 
-# The status page's admin lives in its own module.
-from incidents import status_admin  # noqa: E402, F401
+# Runbooks' and the cadence's admin, and the status page's, live in their own modules.
+from incidents import comms_admin, status_admin  # noqa: E402, F401

@@ -6,7 +6,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from incidents import status_setup
+        from incidents import comms_setup, status_setup
         from incidents.notifications import incident_message
         from incidents.receivers import record_delivery_attempt
         from incidents.services.escalation import escalation_tick, oldest_due_run, oldest_pending_page
@@ -20,4 +20,5 @@ class IncidentsConfig(AppConfig):
         engine.register("escalation", escalation_tick)
         auditor.register_probe("escalation steps", oldest_due_run)
         auditor.register_probe("incidents waiting to page", oldest_pending_page)
+        comms_setup.connect()
         status_setup.connect()

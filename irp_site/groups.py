@@ -34,6 +34,10 @@ PLAN_MODELS = (
     "oncall.layerrestriction",
     "oncall.escalationpolicy",
     "oncall.escalationstep",
+    # Runbooks and the communication cadence.
+    "incidents.runbook",
+    "incidents.stakeholdergroup",
+    "incidents.commsrule",
     # The public status page's set-up: its look, components and their groups, subscribers.
     "incidents.statuspage",
     "incidents.componentgroup",

@@ -16,6 +16,7 @@ from incidents.api import (
     SeverityLevelViewSet,
     SilenceViewSet,
 )
+from incidents.comms_api import register as register_comms_api
 from incidents.status_api import register as register_status_api
 from irp_site import views
 from oncall.api import (
@@ -54,6 +55,7 @@ router.register("escalation-steps", EscalationStepViewSet)
 router.register("contact-methods", ContactMethodViewSet)
 router.register("notification-rules", NotificationRuleViewSet)
 router.register("paging-warnings", PagingWarningViewSet, basename="paging-warning")
+register_comms_api(router)
 register_status_api(router)
 
 urlpatterns = [

@@ -5,8 +5,8 @@ from incidents.models.integrations import ChangeEvent, IngestionWindow, Integrat
 from incidents.models.plan import ResponsePlan, Role, Service, SeverityLevel
 from incidents.models.routing import MaintenanceWindow, RoutingRule, Silence
 
-# The status page's models live in their own module (incidents.models.status); importing it registers them.
-from incidents.models import status  # noqa: F401  isort: skip
+# These live in their own modules; importing them registers their models.
+from incidents.models import comms, runbooks, status  # noqa: F401  isort: skip
 
 __all__ = [
     "Alert",

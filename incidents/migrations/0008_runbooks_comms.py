@@ -1,4 +1,4 @@
-# The public status page (components, public incidents, maintenance, subscribers).
+# Runbooks and the communication cadence (rules per severity, stakeholder groups, obligations, updates).
 
 from django.db import migrations
 

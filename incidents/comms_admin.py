@@ -1,0 +1,1 @@
+"""Admin for runbooks and the communication cadence (imported by incidents.admin)."""

@@ -1,0 +1,1 @@
+"""The communication cadence: rules per severity, stakeholder groups, obligations and posted updates."""

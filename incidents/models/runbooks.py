@@ -1,0 +1,1 @@
+"""Runbooks: what to do, attached to services and alert conditions."""
