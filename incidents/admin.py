@@ -15,6 +15,7 @@ from incidents.models import (
     Alert,
     ChangeEvent,
     Incident,
+    IncidentRole,
     Integration,
     MaintenanceWindow,
     ResponsePlan,
@@ -239,6 +240,25 @@ class TimelineInline(admin.TabularInline):
     can_delete = False
 
 
+class IncidentRoleInline(admin.TabularInline):
+    """Who held which role and when: history, read-only (roles change on the incident page or the API,
+    which write the timeline)."""
+
+    model = IncidentRole
+    fk_name = "incident"
+    extra = 0
+    fields = readonly_fields = ("role", "user", "assigned_at", "assigned_by", "ended_at")
+    can_delete = False
+    verbose_name = "role holder"
+    verbose_name_plural = "roles (current and past holders)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentRole]:
+        return super().get_queryset(request).select_related("role", "user", "assigned_by")
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "status", "severity", "service", "alert_count", "created_at"]
@@ -247,7 +267,7 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["title", "dedup_key"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in Incident._meta.fields]
-    inlines = [AlertInline, TimelineInline]
+    inlines = [IncidentRoleInline, AlertInline, TimelineInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # incidents open from alerts or the declare page, never as raw rows

@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,13 +23,29 @@ from incidents.models import (
     Service,
     SeverityLevel,
     Silence,
+    TimelineEntry,
 )
 from incidents.services import responding
+from incidents.services.declaring import incident_declare
+from incidents.services.errors import InvalidInput
 from incidents.services.integrations import integration_rotate_key
-from incidents.services.lifecycle import TransitionNotAllowed, incident_transition
+from incidents.services.lifecycle import TransitionNotAllowed, incident_resolve, incident_transition
+from incidents.services.roles import current_roles_prefetch, role_assign, role_holders, role_release
+from incidents.services.severity import incident_severity_change
+from incidents.services.timeline import person_name
 from irp_site.api import DurationSecondsField, ModelCleanSerializer
 from irp_site.permissions import InIRPGroup
 from oncall.models import EscalationPolicy
+
+
+class PlanNameField(serializers.SlugRelatedField):
+    """A plan object by its name or key. PostgreSQL refuses to look up a text with a NUL byte (a
+    database error, so a 500): such a value names nothing, like any unknown name."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
 
 
 class ResponsePlanSerializer(ModelCleanSerializer):
@@ -82,9 +99,7 @@ class SeverityLevelSerializer(ModelCleanSerializer):
 
 
 class RoleSerializer(ModelCleanSerializer):
-    required_for = serializers.SlugRelatedField(
-        many=True, slug_field="name", queryset=SeverityLevel.objects.all(), required=False
-    )
+    required_for = PlanNameField(many=True, slug_field="name", queryset=SeverityLevel.objects.all(), required=False)
 
     class Meta:
         model = Role
@@ -275,10 +290,31 @@ class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["service"]
 
 
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+@extend_schema_field(serializers.DictField(child=PersonSerializer(many=True)))
+class RolesField(serializers.Field):
+    """Current role holders by role key: {"incident-commander": [{"id", "username", "name"}], …}."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, incident: Incident) -> dict[str, list[dict[str, Any]]]:
+        return {
+            key: [{"id": user.pk, "username": user.get_username(), "name": person_name(user)} for user in users]
+            for key, users in role_holders(incident).items()
+        }
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     number = serializers.IntegerField(read_only=True)
     severity = serializers.CharField(source="severity.name", read_only=True)
     url = serializers.CharField(source="absolute_url", read_only=True)
+    roles = RolesField()
 
     class Meta:
         model = Incident
@@ -286,6 +322,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "title",
+            "description",
             "status",
             "severity",
             "service",
@@ -303,6 +340,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             "pages_at",
             "paging_suppressed_reason",
             "is_drill",
+            "declared_by",
+            "roles",
+            "resolution_note",
+            "root_cause_hypothesis",
+            "merged_into",
             "url",
         ]
         read_only_fields = fields
@@ -312,8 +354,30 @@ class IncidentActionSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class IncidentResolveSerializer(IncidentActionSerializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=10_000, help_text="What fixed it (the resolution note)."
+    )
+    hypothesis = serializers.CharField(
+        required=False, allow_blank=True, max_length=10_000, help_text="A first root-cause hypothesis."
+    )
+
+
 # Ids beyond a 64-bit integer are refused by field rather than reaching the database driver.
 MAX_ID = 2**63 - 1
+
+
+def _active_users(value: list[int]) -> list[User]:
+    wanted = list(dict.fromkeys(value))
+    found = User.objects.filter(is_active=True).in_bulk(wanted)
+    unknown = [str(user_id) for user_id in wanted if user_id not in found]
+    if unknown:
+        raise serializers.ValidationError(f"No active person with id {', '.join(unknown)}.")
+    return [found[user_id] for user_id in wanted]
+
+
+def _id_field(help_text: str, **kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=help_text, **kwargs)
 
 
 class IncidentReassignSerializer(serializers.Serializer):
@@ -323,17 +387,10 @@ class IncidentReassignSerializer(serializers.Serializer):
         max_length=50,
         help_text="Ids of the people to page now.",
     )
-    escalation_policy = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False, help_text="Id of a policy to run from its first step instead."
-    )
+    escalation_policy = _id_field("Id of a policy to run from its first step instead.", required=False)
 
     def validate_users(self, value: list[int]) -> list[User]:
-        wanted = list(dict.fromkeys(value))
-        found = User.objects.filter(is_active=True).in_bulk(wanted)
-        unknown = [str(user_id) for user_id in wanted if user_id not in found]
-        if unknown:
-            raise serializers.ValidationError(f"No active person with id {', '.join(unknown)}.")
-        return [found[user_id] for user_id in wanted]
+        return _active_users(value)
 
     def validate_escalation_policy(self, value: int) -> EscalationPolicy:
         policy = EscalationPolicy.objects.filter(pk=value).first()
@@ -348,13 +405,102 @@ class IncidentReassignSerializer(serializers.Serializer):
         return attrs
 
 
+class IncidentDeclareSerializer(serializers.Serializer):
+    service = _id_field("Id of the affected service.")
+    severity = PlanNameField(
+        slug_field="name", queryset=SeverityLevel.objects.all(), help_text="Severity name, e.g. P1."
+    )
+    title = serializers.CharField(max_length=1024, help_text="What is broken, in a few words.")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000, help_text="What is seen.")
+    started_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the problem began (for time to detect); not in the future."
+    )
+
+    def validate_service(self, value: int) -> Service:
+        service = Service.objects.filter(pk=value).first()
+        if service is None:
+            raise serializers.ValidationError(f"No service with id {value}.")
+        return service
+
+
+class IncidentSeverityChangeSerializer(serializers.Serializer):
+    severity = PlanNameField(
+        slug_field="name", queryset=SeverityLevel.objects.all(), help_text="The new severity's name, e.g. P1."
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why the severity changes (required).")
+
+
+class IncidentRoleSerializer(serializers.Serializer):
+    role = PlanNameField(slug_field="key", queryset=Role.objects.all(), help_text="Role key, e.g. incident-commander.")
+    user = _id_field("Id of the person.")
+
+    def validate_user(self, value: int) -> User:
+        return _active_users([value])[0]
+
+
+class IncidentRoleReleaseSerializer(IncidentRoleSerializer):
+    def validate_user(self, value: int) -> User:
+        # A deactivated account may still hold a role: it must be possible to take it back.
+        user = User.objects.filter(pk=value).first()
+        if user is None:
+            raise serializers.ValidationError(f"No person with id {value}.")
+        return user
+
+
+class IncidentAddRespondersSerializer(serializers.Serializer):
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=responding.MAX_RESPONDERS,
+        help_text="Ids of the people to page to join.",
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text="Why they are needed.")
+    as_role = PlanNameField(
+        slug_field="key",
+        queryset=Role.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Also give them this role, e.g. subject-matter-expert.",
+    )
+
+    def validate_users(self, value: list[int]) -> list[User]:
+        return _active_users(value)
+
+
+class IncidentMergeSerializer(serializers.Serializer):
+    target = _id_field("Id of the incident to merge this one into.")
+
+    def validate_target(self, value: int) -> Incident:
+        target = Incident.objects.filter(pk=value).first()
+        if target is None:
+            raise serializers.ValidationError(f"No incident with id {value}.")
+        return target
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=responding.NOTE_MAX, help_text="The note.")
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimelineEntry
+        fields = ["id", "incident", "at", "kind", "actor", "actor_label", "message", "data"]
+        read_only_fields = fields
+
+
 REFUSED = {409: OpenApiResponse(description='The incident cannot be changed so now: `{"status": ["why"]}`.')}
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Incident.objects.select_related("severity")
+    queryset = Incident.objects.select_related("severity").prefetch_related(current_roles_prefetch())
     serializer_class = IncidentSerializer
     filterset_fields = ["status", "service", "severity", "is_drill"]
+
+    def get_permissions(self) -> list[BasePermission]:
+        # Declaring is a responder's action (checked in create), not a plan owner's "add".
+        if self.action == "create":
+            return [InIRPGroup()]
+        return list(super().get_permissions())  # type: ignore[arg-type]
 
     def _responder(self, request: Request) -> User:
         user = request.user
@@ -362,27 +508,68 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied("Only responders may change an incident.")
         return user
 
-    def _transition(self, request: Request, status: Incident.Status) -> Response:
+    def _payload(self, serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+        payload = serializer_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return payload.validated_data
+
+    def _answer(self, incident: Incident, code: int = 200) -> Response:
+        fresh = self.get_queryset().get(pk=incident.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def _transition(self, request: Request, new_status: Incident.Status) -> Response:
         incident = self.get_object()
         user = self._responder(request)
-        payload = IncidentActionSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        resolving = new_status == Incident.Status.RESOLVED
+        data = self._payload(IncidentResolveSerializer if resolving else IncidentActionSerializer, request)
         try:
-            changed = incident_transition(
-                incident, status, actor=user, message=payload.validated_data.get("message", "")
-            )
+            if resolving:
+                changed = incident_resolve(
+                    incident,
+                    actor=user,
+                    note=data.get("note", ""),
+                    hypothesis=data.get("hypothesis", ""),
+                    message=data.get("message", ""),
+                )
+            else:
+                changed = incident_transition(incident, new_status, actor=user, message=data.get("message", ""))
         except TransitionNotAllowed as error:
             return Response({"status": [str(error)]}, status=409)
         if not changed:
             return Response({"status": ["Someone else changed this incident first; reload it."]}, status=409)
-        return Response(self.get_serializer(incident).data)
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentDeclareSerializer,
+        responses={201: IncidentSerializer},
+        description="Declare an incident by hand. It pages per the service's escalation policy like any other.",
+    )
+    def create(self, request: Request) -> Response:
+        user = self._responder(request)
+        data = self._payload(IncidentDeclareSerializer, request)
+        try:
+            incident = incident_declare(
+                service=data["service"],
+                severity=data["severity"],
+                title=data["title"],
+                description=data.get("description", ""),
+                started_at=data.get("started_at"),
+                actor=user,
+            )
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        return self._answer(incident, status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentActionSerializer, responses={200: IncidentSerializer, **REFUSED})
     @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, Incident.Status.ACKNOWLEDGED)
 
-    @extend_schema(request=IncidentActionSerializer, responses={200: IncidentSerializer, **REFUSED})
+    @extend_schema(
+        request=IncidentResolveSerializer,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Resolve, optionally with a resolution note and a first root-cause hypothesis.",
+    )
     @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, Incident.Status.RESOLVED)
@@ -400,8 +587,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             responding.escalate(incident, actor=user)
         except responding.ActionRefused as error:
             return Response({"status": [str(error)]}, status=409)
-        incident.refresh_from_db()
-        return Response(self.get_serializer(incident).data)
+        return self._answer(incident)
 
     @extend_schema(
         request=IncidentReassignSerializer,
@@ -412,16 +598,107 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     def reassign(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         user = self._responder(request)
-        payload = IncidentReassignSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = self._payload(IncidentReassignSerializer, request)
         try:
-            responding.reassign(
-                incident,
-                actor=user,
-                users=payload.validated_data.get("users", []),
-                policy=payload.validated_data.get("escalation_policy"),
-            )
+            responding.reassign(incident, actor=user, users=data.get("users", []), policy=data.get("escalation_policy"))
         except responding.ActionRefused as error:
             return Response({"status": [str(error)]}, status=409)
-        incident.refresh_from_db()
-        return Response(self.get_serializer(incident).data)
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentSeverityChangeSerializer,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Change the severity, with a reason. A shorter acknowledgement window applies to paging "
+        "under way at once.",
+    )
+    @action(detail=True, methods=["post"], url_path="change-severity", permission_classes=[InIRPGroup])
+    def change_severity(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(IncidentSeverityChangeSerializer, request)
+        try:
+            changed = incident_severity_change(incident, data["severity"], reason=data["reason"], actor=user)
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        if not changed:
+            return Response({"status": ["Someone else changed the severity first; reload it."]}, status=409)
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentRoleSerializer,
+        responses={200: IncidentSerializer},
+        description="Give a person a role; for every role but subject-matter-expert this hands it over.",
+    )
+    @action(detail=True, methods=["post"], url_path="assign-role", permission_classes=[InIRPGroup])
+    def assign_role(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(IncidentRoleSerializer, request)
+        role_assign(incident, data["role"], data["user"], actor=user)
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentRoleReleaseSerializer,
+        responses={200: IncidentSerializer},
+        description="The person no longer holds the role.",
+    )
+    @action(detail=True, methods=["post"], url_path="release-role", permission_classes=[InIRPGroup])
+    def release_role(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(IncidentRoleReleaseSerializer, request)
+        try:
+            role_release(incident, data["role"], data["user"], actor=user)
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentAddRespondersSerializer,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Page more people to join (each through their own contact methods), optionally giving them a role.",
+    )
+    @action(detail=True, methods=["post"], url_path="add-responders", permission_classes=[InIRPGroup])
+    def add_responders(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(IncidentAddRespondersSerializer, request)
+        try:
+            responding.responders_add(
+                incident, data["users"], actor=user, message=data.get("message", ""), as_role=data.get("as_role")
+            )
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        except responding.ActionRefused as error:
+            return Response({"status": [str(error)]}, status=409)
+        return self._answer(incident)
+
+    @extend_schema(
+        request=IncidentMergeSerializer,
+        responses={200: IncidentSerializer, **REFUSED},
+        description="Merge this incident (a duplicate) into `target`: its alerts move there and it is resolved.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def merge(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(IncidentMergeSerializer, request)
+        try:
+            responding.incident_merge(incident, data["target"], actor=user)
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        except responding.ActionRefused as error:
+            return Response({"status": [str(error)]}, status=409)
+        return self._answer(incident)
+
+    @extend_schema(request=NoteSerializer, responses={201: TimelineEntrySerializer})
+    @action(detail=True, methods=["post"], permission_classes=[InIRPGroup])
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        user = self._responder(request)
+        data = self._payload(NoteSerializer, request)
+        try:
+            entry = responding.note_add(incident, data["text"], actor=user)
+        except InvalidInput as error:
+            raise ValidationError({error.field: [error.message]}) from error
+        return Response(TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from irp_site.validation import contains_nul
+
 OPERATORS = ("equals", "not_equals", "regex", "one_of", "exists", "not_exists")
 TOP_LEVEL_FIELDS = ("summary", "source", "severity", "component", "group", "class", "dedup_key", "integration")
 NESTED_FIELDS = ("labels", "details")
@@ -41,9 +43,16 @@ def _compile(pattern: Any, where: str) -> re.Pattern[str]:
         raise ConditionError(f"{where}: invalid regular expression ({error}).") from error
 
 
+def _refuse_nul(value: Any, what: str) -> None:
+    # PostgreSQL's jsonb cannot store U+0000; refuse it here rather than fail on save.
+    if contains_nul(value):
+        raise ConditionError(f"{what} must not contain the NUL character (U+0000).")
+
+
 def validate_conditions(conditions: Any) -> None:
     if not isinstance(conditions, list):
         raise ConditionError("Conditions are a list.")
+    _refuse_nul(conditions, "Conditions")
     for number, condition in enumerate(conditions, start=1):
         where = f"Condition {number}"
         if not isinstance(condition, dict):
@@ -124,6 +133,7 @@ def conditions_match(conditions: list[Mapping[str, Any]], facts: Mapping[str, An
 def validate_matchers(matchers: Any) -> None:
     if not isinstance(matchers, list) or not matchers:
         raise ConditionError("A silence needs at least one matcher.")
+    _refuse_nul(matchers, "Matchers")
     for number, matcher in enumerate(matchers, start=1):
         where = f"Matcher {number}"
         if not isinstance(matcher, dict) or not isinstance(matcher.get("name"), str) or not matcher["name"]:

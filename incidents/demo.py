@@ -1,4 +1,5 @@
-"""The demo organisation, Acme: people, teams, services and the guide's plan."""
+"""The demo organisation, Acme: people, teams, services, the guide's plan, runbooks and a P1 whose
+communication cadence is under way."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.models import Integration, ResponsePlan, RoutingRule, Service, SeverityLevel
+from incidents.models import Incident, Integration, ResponsePlan, Role, RoutingRule, Service, SeverityLevel
+from incidents.models.comms import StakeholderGroup
+from incidents.models.runbooks import Runbook
+from incidents.services.comms import comms_schedule, update_post
 from incidents.services.ingestion import ingest_events
 from incidents.sources.events import AlertEvent
+from incidents.status_demo import seed_status_page
 from irp_site.groups import PLAN_OWNERS, RESPONDERS, STAKEHOLDERS
 from oncall.models import ContactMethod, EscalationPolicy, Layer, NotificationRule, Profile, Schedule, Team
 from oncall.services import layer_save, override_create
@@ -94,11 +99,14 @@ def seed_demo_organisation() -> bool:
     _seed_schedules(teams, users)
     _seed_escalation(teams, users)
     _seed_alerting(services={service.name: service for service in Service.objects.all()})
+    _seed_runbooks(services={service.name: service for service in Service.objects.all()})
+    _seed_cadence(users)
     plan = ResponsePlan.objects.current()
     plan.organisation_name = "Acme"
     plan.owner = users[DEMO_PLAN_OWNER]
     plan.last_reviewed_on = timezone.localdate() - timedelta(days=30)
     plan.save()
+    seed_status_page(plan.organisation_name)
     return True
 
 
@@ -209,3 +217,94 @@ def _seed_escalation(teams: dict[str, Team], users: dict[str, User]) -> None:
         policy.steps.create(position=1).schedules.set([Schedule.objects.get(name=f"{name} secondary")])
         policy.steps.create(position=2).team_managers.set([team])
         Service.objects.filter(owner_team=team).update(escalation_policy=policy)
+
+
+# (title, services, body, reviewed this many days ago or None) — one is stale, to show how it looks.
+RUNBOOKS = (
+    (
+        "Checkout API: error rate above 5%",
+        ("Checkout API",),
+        "1. Open the **Checkout dashboard** and check which endpoint fails.\n"
+        "2. If the errors started with a deploy, roll back: `deploy rollback checkout-api`.\n"
+        "3. If the payment provider times out, switch to the standby provider in the gateway console.\n\n"
+        "| symptom | likely cause |\n|---|---|\n| 502 from lb-eu-1 | pods restarting |\n| 504 | provider slow |",
+        20,
+    ),
+    (
+        "Payment Gateway: provider failover",
+        ("Payment Gateway",),
+        "Switch traffic to the standby provider:\n\n```\npaymentsctl provider set-primary standby\n```\n\n"
+        "Tell the Communications Lead: enterprise customers may see duplicate authorisations.",
+        45,
+    ),
+    (
+        "Core Database: failover to the replica",
+        ("Core Database",),
+        "1. Confirm the primary is down (`pg_isready -h db-1`).\n2. Promote the replica: `patronictl failover`.\n"
+        "3. Check replication lag on the new replica before closing.",
+        60,
+    ),
+    (
+        "Identity & Login: sign-in failures",
+        ("Identity & Login",),
+        "Check the identity provider's status page first, then the session store (Redis) memory.",
+        200,
+    ),
+    (
+        "Web Storefront: slow pages",
+        ("Web Storefront",),
+        "Purge the CDN cache for the affected paths and check the origin's p99 latency.",
+        10,
+    ),
+    (
+        "Push Notifications: queue backlog",
+        ("Push Notifications",),
+        "Scale the senders: `kubectl scale deploy/push-sender --replicas=6`; the backlog drains at ~2,000/min.",
+        None,
+    ),
+)
+
+
+def _seed_runbooks(services: dict[str, Service]) -> None:
+    today = timezone.localdate()
+    for title, names, body, reviewed_days_ago in RUNBOOKS:
+        runbook = Runbook.objects.create(
+            title=title,
+            body=body,
+            last_reviewed_on=today - timedelta(days=reviewed_days_ago) if reviewed_days_ago is not None else None,
+        )
+        runbook.services.set([services[name] for name in names])
+    Runbook.objects.create(
+        title="Disk almost full",
+        body="1. Find what grew: `du -xh / | sort -h | tail`.\n2. Rotate or ship old logs.\n"
+        "3. Over 95%: extend the volume (see the storage runbook).",
+        external_url="https://wiki.acme.example/runbooks/disk-full",
+        conditions=[{"field": "labels.alertname", "op": "regex", "value": "^Disk"}],
+        last_reviewed_on=today - timedelta(days=90),
+    )
+
+
+def _seed_cadence(users: dict[str, User]) -> None:
+    """Customer success gets addresses; the demo P1 has its roles filled and a first update posted,
+    so the incident page shows what is due next (the engine reminds when it falls due)."""
+    from incidents.services.roles import role_assign
+
+    StakeholderGroup.objects.update_or_create(
+        name="Customer success — enterprise",
+        defaults={"emails": ["cs-enterprise@acme.example", "dana@acme.example"]},
+    )
+    incident = Incident.objects.filter(dedup_key="checkout-5xx").first()
+    if incident is None:
+        return
+    roles = {role.key: role for role in Role.objects.all()}
+    for key, username in (("incident-commander", "marcus"), ("communications-lead", "ana")):
+        if key in roles:
+            role_assign(incident, roles[key], users[username], actor=users[username])
+    comms_schedule(incident, base=incident.created_at)
+    update_post(
+        incident,
+        "internal_update",
+        "Checkout returns 5xx for about 7% of requests in eu-west-1. Tom is checking the last deploy; "
+        "next update in 15 minutes.",
+        actor=users["ana"],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from irp_site.validation import NUL_MESSAGE, contains_nul
 
 # 100 years: beyond this a duration is a typo, and timedelta overflows not far above.
 MAX_DURATION_SECONDS = 100 * 365 * 86400
@@ -54,6 +57,14 @@ class DurationSecondsField(serializers.Field):
 
 class ModelCleanSerializer(serializers.ModelSerializer):
     """Runs the model's own `clean()` so the API enforces the same rules as the admin."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF refuses NUL in its CharFields only; a JSON or related field would reach PostgreSQL.
+        if isinstance(data, Mapping):
+            with_nul = sorted(name for name, value in data.items() if name in self.fields and contains_nul(value))
+            if with_nul:
+                raise serializers.ValidationError({name: [NUL_MESSAGE] for name in with_nul})
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

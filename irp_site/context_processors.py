@@ -21,6 +21,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {}
     items: list[dict[str, Any]] = [{"label": label, "url": reverse(name)} for label, name in NAVIGATION]
+    if request.user.has_perm("incidents.add_publicincident"):
+        # Those who publish land on the page that manages it (it links to the public one).
+        for item in items:
+            if item["url"] == reverse("status:page"):
+                item["url"] = reverse("status:manage")
     if request.user.is_staff or is_plan_owner(request.user):
         items.append({"label": "Admin", "url": reverse("admin:index")})
     for item in items:

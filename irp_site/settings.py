@@ -194,6 +194,15 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's assets ship with the app (no CDN): see irp_site/urls.py.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One name per choice set that several models call "status".
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "incidents.models.status.ComponentStatus",
+        "IncidentStatusEnum": "incidents.models.incident.Incident.Status",
+        "PublicIncidentStatusEnum": "incidents.models.status.PublicIncident.Status",
+        "MaintenanceStatusEnum": "incidents.models.status.ScheduledMaintenance.Status",
+        "AlertStatusEnum": "incidents.models.alerts.Alert.Status",
+        "ShiftSwapStatusEnum": "oncall.models.schedules.ShiftSwap.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "incidents.openapi.add_ingestion_endpoints",

@@ -59,6 +59,8 @@ register_comms_api(router)
 register_status_api(router)
 
 urlpatterns = [
+    # First: the public status page takes the refresh storms, and every pattern tried before it costs.
+    path("status/", include("incidents.status_urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
@@ -74,5 +76,4 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("oncall/", include("oncall.urls")),
     path("postmortems/", include("postmortems.urls")),
-    path("status/", include("incidents.status_urls")),
 ]

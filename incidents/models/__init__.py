@@ -3,6 +3,7 @@ from incidents.models.escalation import EscalationRun, UsedActionLink
 from incidents.models.incident import Incident, TimelineEntry
 from incidents.models.integrations import ChangeEvent, IngestionWindow, Integration
 from incidents.models.plan import ResponsePlan, Role, Service, SeverityLevel
+from incidents.models.roles import IncidentRole
 from incidents.models.routing import MaintenanceWindow, RoutingRule, Silence
 
 # These live in their own modules; importing them registers their models.
@@ -13,6 +14,7 @@ __all__ = [
     "ChangeEvent",
     "EscalationRun",
     "Incident",
+    "IncidentRole",
     "IngestionWindow",
     "Integration",
     "MaintenanceWindow",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,10 +13,24 @@ from incidents.models.plan import Service, SeverityLevel
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
     def open(self) -> IncidentQuerySet:
-        return self.exclude(status=Incident.Status.RESOLVED)
+        # status__in, not exclude(): the status index serves only the former.
+        return self.filter(status__in=(Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED))
 
     def for_service(self, service: Service) -> IncidentQuerySet:
         return self.filter(service=service)
+
+    def lock_for_change(self, pks: Iterable[int]) -> dict[int, Incident]:
+        """Lock these incidents until the transaction ends and return them by id. Lowest id first,
+        so that two processes locking the same pair cannot deadlock.
+
+        FOR NO KEY UPDATE: the engine inserts timeline rows for an incident while it holds the
+        incident's escalation run, and a plain FOR UPDATE would block those inserts' foreign-key
+        checks: a deadlock with any change that then waits for the run. Of the incident rows only:
+        with select_related, the service and severity rows would be locked too, holding up every
+        new incident of that service or severity meanwhile.
+        """
+        locked = self.select_for_update(no_key=True, of=("self",)).filter(pk__in=list(pks)).order_by("pk")
+        return {incident.pk: incident for incident in locked}
 
 
 class Incident(models.Model):
@@ -32,6 +48,8 @@ class Incident(models.Model):
     }
 
     title = models.CharField(max_length=1024)
+    # db_default on the new columns: incidents/services/ingestion_sql.py inserts with raw SQL.
+    description = models.TextField(blank=True, default="", db_default="", help_text="What is seen, in words.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRIGGERED)
     severity = models.ForeignKey(SeverityLevel, on_delete=models.PROTECT, related_name="incidents")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="incidents")
@@ -44,6 +62,26 @@ class Incident(models.Model):
         "incidents.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
     )
     severity_reason = models.TextField(blank=True, help_text="Why the incident has its severity, for responders.")
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who declared it by hand; empty when an alert opened it.",
+    )
+    resolution_note = models.TextField(blank=True, default="", db_default="", help_text="What fixed it.")
+    root_cause_hypothesis = models.TextField(
+        blank=True, default="", db_default="", help_text="A first idea of the cause, for the postmortem."
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text="The incident this one was merged into (a duplicate).",
+    )
     is_drill = models.BooleanField(
         default=False, help_text="An exercise: runs through the real machinery, never public."
     )
@@ -114,6 +152,14 @@ class TimelineEntry(models.Model):
         NOTIFIED = "notified", "Notification"
         ESCALATION_ENDED = "escalation_ended", "Escalation ended"
         REASSIGNED = "reassigned", "Reassigned"
+        DECLARED = "declared", "Declared"
+        ROLE_ASSIGNED = "role_assigned", "Role assigned"
+        SEVERITY_CHANGED = "severity_changed", "Severity changed"
+        RESPONDER_ADDED = "responder_added", "Responder added"
+        MERGED = "merged", "Merged"
+        UPDATE_POSTED = "update_posted", "Update posted"
+        COMMS_REMINDER = "comms_reminder", "Communication reminder"
+        STATUS_PAGE = "status_page", "Status page"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(default=timezone.now)

@@ -117,18 +117,7 @@ class SeverityLevel(models.Model):
         validators=[POSITIVE_DURATION],
         help_text="Time to resolve, when the target is 'within a set time'.",
     )
-    internal_update_interval = models.DurationField(
-        null=True,
-        blank=True,
-        validators=[POSITIVE_DURATION],
-        help_text="Post an internal update at least this often while the incident is open. Empty: no cadence.",
-    )
-    status_page_update_interval = models.DurationField(
-        null=True,
-        blank=True,
-        validators=[POSITIVE_DURATION],
-        help_text="Update the public status page at declaration and then at least this often. Empty: not required.",
-    )
+    # The communication cadence is not here: it is the severity's CommsRules (incidents/models/comms.py).
     pages_responders = models.BooleanField(
         default=True, help_text="Whether an incident of this severity pages anyone at all."
     )
@@ -168,14 +157,6 @@ class SeverityLevel(models.Model):
                 condition=(Q(resolution_target_kind="duration") & Q(resolution_target__gt=timedelta(0)))
                 | (~Q(resolution_target_kind="duration") & Q(resolution_target__isnull=True)),
                 name="resolution_target_matches_kind",
-            ),
-            models.CheckConstraint(
-                condition=Q(internal_update_interval__isnull=True) | Q(internal_update_interval__gt=timedelta(0)),
-                name="internal_update_interval_positive",
-            ),
-            models.CheckConstraint(
-                condition=Q(status_page_update_interval__isnull=True) | Q(status_page_update_interval__gt=timedelta(0)),
-                name="status_page_update_interval_positive",
             ),
             models.CheckConstraint(
                 condition=Q(postmortem_required=False, postmortem_due_business_days__isnull=True)

@@ -263,7 +263,7 @@ def _resolve(integration: Integration, event: AlertEvent, now: datetime) -> Outc
     actor = integration_label(integration)
     with transaction.atomic():
         # Incident first, then alert: the lock order of every other writer.
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        Incident.objects.lock_for_change([incident.pk])
         changed = Alert.objects.filter(pk=alert.pk, status=Alert.Status.FIRING).update(
             status=Alert.Status.RESOLVED, resolved_at=now, last_received_at=now
         )

@@ -87,3 +87,31 @@ def incident_transition(
             runs_stop(incident, EscalationRun.End(new_status), at=at)
         transaction.on_commit(_send_changed(incident.pk, old_status, new_status))
     return True
+
+
+def incident_resolve(
+    incident: Incident,
+    *,
+    actor: User | None,
+    note: str = "",
+    hypothesis: str = "",
+    message: str = "",
+    at: datetime | None = None,
+) -> bool:
+    """Resolve with what fixed it and a first idea of the cause (both kept for the postmortem).
+
+    Same answers as incident_transition: False when someone else changed it first, and
+    TransitionNotAllowed when it is resolved already.
+    """
+    note, hypothesis = note.strip(), hypothesis.strip()
+    if not message:
+        message = f"Resolved by {person_name(actor) or 'IRP'}" + (f": {note}" if note else ".")
+        if hypothesis:
+            message += f" First root-cause hypothesis: {hypothesis}"
+    with transaction.atomic():
+        if not incident_transition(incident, Incident.Status.RESOLVED, actor=actor, message=message, at=at):
+            return False
+        if note or hypothesis:
+            Incident.objects.filter(pk=incident.pk).update(resolution_note=note, root_cause_hypothesis=hypothesis)
+            incident.resolution_note, incident.root_cause_hypothesis = note, hypothesis
+    return True

@@ -24,7 +24,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from incidents.models import Incident, Integration
+from incidents.models import Incident, Integration, Role, SeverityLevel
 from incidents.tests.factories import make_integration, make_service
 from irp_site.groups import RESPONDERS
 from irp_site.services import api_token_issue
@@ -35,7 +35,9 @@ pytestmark = pytest.mark.django_db
 INGESTION = ("/v2/enqueue", "/v2/change/enqueue", "/integrations/{key}/alerts")
 REST = ("/api/v1/alerts/", "/api/v1/incidents/", "/api/v1/integrations/")
 MAX_EXAMPLES = 30
-EXPECTED_OPERATIONS = 18
+# 18 from ingestion, escalation and integrations; 7 from the responder workspace (declare,
+# change-severity, assign-role, release-role, add-responders, merge, notes).
+EXPECTED_OPERATIONS = 25
 # A floor per operation (the coverage phase alone sends more), and operations that must have
 # reached their success path at least once.
 MIN_CALLS_PER_OPERATION = 10
@@ -48,6 +50,9 @@ MUST_SUCCEED = (
     "GET /api/v1/integrations/",
     "POST /api/v1/integrations/",
     "PATCH /api/v1/integrations/{id}/",
+    "POST /api/v1/incidents/",
+    "POST /api/v1/incidents/{id}/notes/",
+    "POST /api/v1/incidents/{id}/assign-role/",
 )
 
 
@@ -66,6 +71,23 @@ def _narrow(doc: dict[str, Any], integrations: list[Integration], incidents: lis
     for name in ("IntegrationRequest", "PatchedIntegrationRequest"):
         schemas[name]["properties"]["service"]["enum"] = sorted({i.service_id for i in integrations})
     ids = [i.pk for i in integrations]
+    # The responder workspace's requests name services, severities, roles, people and incidents.
+    severities = list(SeverityLevel.objects.values_list("name", flat=True))
+    roles = list(Role.objects.values_list("key", flat=True))
+    people = list(User.objects.filter(is_active=True).values_list("pk", flat=True))
+    for name, field, values in (
+        ("IncidentDeclareRequest", "service", sorted({i.service_id for i in integrations})),
+        ("IncidentDeclareRequest", "severity", severities),
+        ("IncidentSeverityChangeRequest", "severity", severities),
+        ("IncidentRoleRequest", "role", roles),
+        ("IncidentRoleRequest", "user", people),
+        ("IncidentRoleReleaseRequest", "role", roles),
+        ("IncidentRoleReleaseRequest", "user", people),
+        ("IncidentAddRespondersRequest", "as_role", roles),
+        ("IncidentMergeRequest", "target", incidents),
+    ):
+        schemas[name]["properties"][field]["enum"] = values
+    schemas["IncidentAddRespondersRequest"]["properties"]["users"]["items"]["enum"] = people
     for path, methods, values in (
         ("/integrations/{key}/alerts", ("post",), [i.key for i in integrations]),
         ("/api/v1/incidents/{id}/", ("get",), incidents),
@@ -73,6 +95,12 @@ def _narrow(doc: dict[str, Any], integrations: list[Integration], incidents: lis
         ("/api/v1/incidents/{id}/resolve/", ("post",), incidents),
         ("/api/v1/incidents/{id}/escalate/", ("post",), incidents),
         ("/api/v1/incidents/{id}/reassign/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/change-severity/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/assign-role/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/release-role/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/add-responders/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/merge/", ("post",), incidents),
+        ("/api/v1/incidents/{id}/notes/", ("post",), incidents),
         # Not DELETE, which would leave rotate-key (next) nothing to rotate.
         ("/api/v1/integrations/{id}/", ("get", "put", "patch"), ids),
         ("/api/v1/integrations/{id}/rotate-key/", ("post",), ids),

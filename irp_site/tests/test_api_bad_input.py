@@ -31,6 +31,9 @@ def p1() -> SeverityLevel:
 
 
 NEW = {"name": "P9", "title": "x", "impact_criteria": "x"}
+ROLE = {"key": "x", "name": "X", "summary": "s", "responsibilities": "r"}
+NUL_CONDITION = {"field": "summary", "op": "equals", "value": "a\x00b"}
+SILENCE = {"comment": "c", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-01-02T00:00:00Z"}
 BAD_INPUTS = [
     ("post", LEVELS, {**NEW, "ack_window_seconds": -300}, "ack_window_seconds"),
     ("patch", P1, {"ack_window_seconds": -1}, "ack_window_seconds"),
@@ -60,6 +63,11 @@ BAD_INPUTS = [
     ("patch", "/api/v1/plan/", {"review_interval_days": -5}, "review_interval_days"),
     ("patch", "/api/v1/plan/", {"last_reviewed_on": "last Tuesday"}, "last_reviewed_on"),
     ("patch", "/api/v1/plan/", {"owner": 999999}, "owner"),
+    # U+0000: PostgreSQL stores it neither in text nor in jsonb.
+    ("post", "/api/v1/roles/", {**ROLE, "required_for": ["\x00"]}, "required_for"),
+    ("post", "/api/v1/routing-rules/", {"name": "r", "conditions": [NUL_CONDITION]}, "conditions"),
+    ("post", "/api/v1/routing-rules/", {"name": "r", "add_labels": {"team\x00": "x"}}, "add_labels"),
+    ("post", "/api/v1/silences/", {**SILENCE, "matchers": [{"name": "a", "value": "\x00"}]}, "matchers"),
 ]
 
 
