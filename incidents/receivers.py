@@ -16,9 +16,10 @@ def record_delivery_attempt(
     kind, _, subject_id = delivery.subject.partition(":")
     if kind != "incident":
         return
-    incident = Incident.objects.filter(pk=int(subject_id)).first()
-    if incident is None:
+    incident_id = int(subject_id)
+    if not Incident.objects.filter(pk=incident_id).exists():
         return
+    incident = Incident(pk=incident_id)  # the timeline only needs its id; saves loading the row
     who = person_name(delivery.user)
     what = {
         DeliveryAttempt.Outcome.SENT: "sent",

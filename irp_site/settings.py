@@ -230,10 +230,22 @@ ENGINE_TICK_SECONDS = env.float("ENGINE_TICK_SECONDS", default=0.25)
 # Due work (an escalation step, a delivery) this late makes /healthz degraded and the admin warn.
 OVERDUE_ALARM_SECONDS = env.int("OVERDUE_ALARM_SECONDS", default=30)
 DELIVERY_TIMEOUT_SECONDS = env.float("DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# Deliveries go to the workers this many to a django-q2 task, and each worker process sends up to
+# DELIVERY_THREADS of them at once (sends mostly wait on the provider; see docs/escalation.md).
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=8)
+DELIVERY_THREADS = env.int("DELIVERY_THREADS", default=4)
 # A worker holds a delivery this long while sending; a crashed worker's delivery is re-driven after it.
 DELIVERY_LEASE_SECONDS = env.float("DELIVERY_LEASE_SECONDS", default=30.0)
 if DELIVERY_TIMEOUT_SECONDS >= DELIVERY_LEASE_SECONDS:
     raise ImproperlyConfigured("DELIVERY_TIMEOUT_SECONDS must be shorter than DELIVERY_LEASE_SECONDS.")
+if DELIVERY_BATCH_SIZE < 1 or DELIVERY_THREADS < 1:
+    raise ImproperlyConfigured("DELIVERY_BATCH_SIZE and DELIVERY_THREADS must be at least 1.")
+# django-q2 kills a task that runs past its timeout; a batch of sends that all time out must fit.
+_SENDS_PER_THREAD = -(-DELIVERY_BATCH_SIZE // DELIVERY_THREADS)  # rounded up
+if Q_CLUSTER["timeout"] - 10 <= _SENDS_PER_THREAD * DELIVERY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "DELIVERY_BATCH_SIZE / DELIVERY_THREADS × DELIVERY_TIMEOUT_SECONDS must stay under 50 s."
+    )
 # A queued delivery handed to the workers this long ago without being picked up is handed over
 # again, waiting twice as long each time (a backlog must not multiply the queue).
 DELIVERY_REDISPATCH_SECONDS = env.float("DELIVERY_REDISPATCH_SECONDS", default=15.0)

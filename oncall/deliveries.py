@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -51,10 +53,15 @@ def _render(
 
 
 def enqueue(delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to the workers, a few per django-q2 task: the queue's own cost (a broker row
+    written, read, locked and deleted, and three processes passing the task on) is then paid once
+    per batch instead of once per notification."""
     from django_q.tasks import async_task
 
-    for delivery_id in delivery_ids:
-        async_task("oncall.deliveries.deliver", delivery_id, group="deliveries", save=False)
+    ids = list(delivery_ids)
+    size = settings.DELIVERY_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        async_task(deliver_batch, ids[start : start + size], group="deliveries", save=False)
 
 
 def _enqueue_on_commit(delivery_ids: list[int]) -> None:
@@ -182,8 +189,40 @@ def backoff(attempts: int) -> float:
     return min(settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (attempts - 1), settings.DELIVERY_RETRY_MAX_SECONDS)
 
 
+_pool: ThreadPoolExecutor | None = None
+
+
+def _senders() -> ThreadPoolExecutor:
+    # Made on first use, in the worker process (never before django-q2 forks its workers).
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=settings.DELIVERY_THREADS, thread_name_prefix="irp-send")
+    return _pool
+
+
+def _deliver_in_sender(delivery_id: int) -> str:
+    # django-q2 tidies the connection of its own thread before each task; a sender thread keeps its
+    # connection across batches, so it drops it itself once it has seen an error on it.
+    if connection.errors_occurred:
+        close_old_connections()
+    try:
+        return deliver(delivery_id)
+    except Exception:
+        # The delivery stays "sending" until its lease runs out; the dispatcher then sends it again.
+        logger.exception("Delivery %s failed unexpectedly", delivery_id)
+        return "error"
+
+
+def deliver_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """The django-q2 task: send a batch of deliveries, several at once, so that one slow provider
+    does not hold up the pages behind it. Returns how many ended how."""
+    if len(delivery_ids) == 1:
+        return {deliver(delivery_ids[0]): 1}
+    return dict(Counter(_senders().map(_deliver_in_sender, delivery_ids)))
+
+
 def deliver(delivery_id: int) -> str:
-    """The django-q2 task: send one delivery if it is still queued and due. Idempotent."""
+    """Send one delivery if it is still queued and due. Idempotent."""
     now = timezone.now()
     claimed = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.Status.QUEUED, due_at__lte=now + timedelta(seconds=1)
@@ -224,33 +263,64 @@ def record_attempt(
         mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts)
         if outcome == DeliveryAttempt.Outcome.SENT:
             # A success from any attempt ends the delivery (a later attempt may still be queued).
-            Delivery.objects.filter(
+            changes: dict[str, Any] = {
+                "status": Delivery.Status.SENT,
+                "sent_at": now,
+                "provider_id": result.provider_id,
+                "lease_until": None,
+                "last_error": "",
+            }
+            moved = Delivery.objects.filter(
                 pk=delivery.pk, status__in=(Delivery.Status.SENDING, Delivery.Status.QUEUED)
-            ).update(
-                status=Delivery.Status.SENT,
-                sent_at=now,
-                provider_id=result.provider_id,
-                lease_until=None,
-                last_error="",
-            )
+            ).update(**changes)
         elif outcome == DeliveryAttempt.Outcome.TRANSIENT:
             wait = result.retry_after if result.retry_after is not None else backoff(delivery.attempts)
-            mine.update(
-                status=Delivery.Status.QUEUED,
-                due_at=now + timedelta(seconds=wait),
-                dispatched_at=None,
-                lease_until=None,
-                last_error=result.answer[:500],
-            )
-        elif mine.update(status=Delivery.Status.FAILED, lease_until=None, last_error=result.answer[:500]):
-            fallback = _fall_back(delivery, now)
-        delivery.refresh_from_db()
-        if delivery.contact_method_id:
-            ContactMethod.objects.filter(pk=delivery.contact_method_id).update(
-                last_outcome=outcome, last_outcome_message=result.answer[:500], last_outcome_at=now
-            )
+            changes = {
+                "status": Delivery.Status.QUEUED,
+                "due_at": now + timedelta(seconds=wait),
+                "dispatched_at": None,
+                "lease_until": None,
+                "last_error": result.answer[:500],
+            }
+            moved = mine.update(**changes)
+        else:
+            changes = {"status": Delivery.Status.FAILED, "lease_until": None, "last_error": result.answer[:500]}
+            moved = mine.update(**changes)
+            if moved:
+                fallback = _fall_back(delivery, now)
+        if moved:
+            for field, value in changes.items():
+                setattr(delivery, field, value)
+        else:
+            # Someone else moved it meanwhile (a newer attempt, a cancel): report what it is now.
+            delivery.status = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).get()
+        _note_outcome(delivery, outcome, result.answer[:500], now)
         delivery_attempted.send(sender=Delivery, delivery=delivery, attempt=attempt, fallback=fallback)
     return attempt
+
+
+# A contact method's last outcome is rewritten at most this often while it stays the same: a busy
+# method would otherwise turn every page into one more write on a hot row.
+LAST_OUTCOME_REFRESH = timedelta(seconds=60)
+
+
+def _note_outcome(delivery: Delivery, outcome: str, message: str, now: datetime) -> None:
+    method = delivery.contact_method
+    if method is None:
+        return
+    unchanged = (
+        method.last_outcome == outcome
+        and method.last_outcome_message == message
+        and method.last_outcome_at is not None
+        and now - method.last_outcome_at < LAST_OUTCOME_REFRESH
+        and not delivery.subject.startswith("test:")  # someone pressed "send a test" and waits for it
+    )
+    if unchanged:
+        return
+    ContactMethod.objects.filter(pk=method.pk).update(
+        last_outcome=outcome, last_outcome_message=message, last_outcome_at=now
+    )
+    method.last_outcome, method.last_outcome_message, method.last_outcome_at = outcome, message, now
 
 
 def _fall_back(failed: Delivery, now: datetime) -> Delivery | None:
