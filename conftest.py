@@ -149,6 +149,7 @@ def migrated_data(transactional_db: None) -> None:
         ("irp_site.migrations.0002_groups", "create_groups"),
         ("incidents.migrations.0002_default_plan", "create_default_plan"),
         ("incidents.migrations.0005_default_urgency", "set_urgency"),
+        ("incidents.migrations.0008_runbooks_comms", "create_default_cadence"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
     sync_group_permissions()

@@ -10,6 +10,7 @@ from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from incidents.comms_admin import CommsRuleInline
 from incidents.durations import HumanDurationField, format_duration
 from incidents.models import (
     Alert,
@@ -86,9 +87,10 @@ class SeverityLevelAdmin(admin.ModelAdmin):
             "Response targets",
             {"fields": ["pages_responders", "ack_window", "resolution_target_kind", "resolution_target"]},
         ),
-        ("Communication cadence", {"fields": ["internal_update_interval", "status_page_update_interval"]}),
         ("Review", {"fields": ["postmortem_required", "postmortem_due_business_days", "review_practice"]}),
     ]
+    # The cadence is the severity's communication rules, edited here or under "Communication rules".
+    inlines = [CommsRuleInline]
 
     @admin.display(description="Ack SLA", ordering="ack_window")
     def ack(self, obj: SeverityLevel) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,6 +26,7 @@ from incidents.models import (
     Silence,
     TimelineEntry,
 )
+from incidents.models.comms import CommsRule
 from incidents.services import responding
 from incidents.services.declaring import incident_declare
 from incidents.services.errors import InvalidInput
@@ -68,15 +70,37 @@ class ResponsePlanSerializer(ModelCleanSerializer):
         read_only_fields = ["id"]
 
 
+class SeverityCommsRuleSerializer(serializers.ModelSerializer):
+    """One line of a severity's communication cadence, read-only here: it is written through
+    /api/v1/comms-rules/."""
+
+    first_due_after_seconds = DurationSecondsField(source="first_due_after", read_only=True)
+    interval_seconds = DurationSecondsField(source="interval", read_only=True, allow_null=True)
+    grace_seconds = DurationSecondsField(source="grace", read_only=True)
+
+    class Meta:
+        model = CommsRule
+        fields = ["id", "kind", "stakeholder_group", "first_due_after_seconds", "interval_seconds", "grace_seconds"]
+        read_only_fields = fields
+
+
 class SeverityLevelSerializer(ModelCleanSerializer):
     ack_window_seconds = DurationSecondsField(source="ack_window", required=False, allow_null=True)
     resolution_target_seconds = DurationSecondsField(source="resolution_target", required=False, allow_null=True)
-    internal_update_interval_seconds = DurationSecondsField(
-        source="internal_update_interval", required=False, allow_null=True
-    )
-    status_page_update_interval_seconds = DurationSecondsField(
-        source="status_page_update_interval", required=False, allow_null=True
-    )
+    comms_rules = SeverityCommsRuleSerializer(many=True, read_only=True)
+
+    # Fields this resource once had: the cadence is now the severity's comms rules. Refused in words,
+    # so that a client written for them learns it changes nothing rather than getting a silent 200.
+    RETIRED_FIELDS = ("internal_update_interval_seconds", "status_page_update_interval_seconds")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            retired = [name for name in self.RETIRED_FIELDS if name in data]
+            if retired:
+                raise serializers.ValidationError(
+                    {name: ["No longer here: the cadence is set through /api/v1/comms-rules/."] for name in retired}
+                )
+        return super().to_internal_value(data)
 
     class Meta:
         model = SeverityLevel
@@ -90,8 +114,7 @@ class SeverityLevelSerializer(ModelCleanSerializer):
             "ack_window_seconds",
             "resolution_target_kind",
             "resolution_target_seconds",
-            "internal_update_interval_seconds",
-            "status_page_update_interval_seconds",
+            "comms_rules",
             "postmortem_required",
             "postmortem_due_business_days",
             "review_practice",
@@ -127,7 +150,7 @@ class ResponsePlanView(generics.RetrieveUpdateAPIView):
 
 
 class SeverityLevelViewSet(viewsets.ModelViewSet):
-    queryset = SeverityLevel.objects.all()
+    queryset = SeverityLevel.objects.prefetch_related("comms_rules")
     serializer_class = SeverityLevelSerializer
     filterset_fields = ["name", "pages_responders", "postmortem_required"]
 

@@ -25,8 +25,8 @@ def on_severity_changed(sender: Any, incident_id: int, **kwargs: Any) -> None:
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None or not incident.is_open:
         return
-    # The signal is sent after commit and carries no time: the change's timeline entry has it.
-    changed_at = (
+    # The signal carries the change's time; a sender without it leaves the timeline entry to say.
+    changed_at = kwargs.get("at") or (
         TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.Kind.SEVERITY_CHANGED)
         .order_by("-at", "-pk")
         .values_list("at", flat=True)

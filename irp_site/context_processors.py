@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from irp_site.auditor import describe, overdue_work
-from irp_site.groups import is_plan_owner
+from irp_site.groups import PLAN_OWNERS, RESPONDERS
 
 NAVIGATION = (
     ("Incidents", "incidents:list"),
@@ -20,13 +20,15 @@ NAVIGATION = (
 def navigation(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {}
-    items: list[dict[str, Any]] = [{"label": label, "url": reverse(name)} for label, name in NAVIGATION]
-    if request.user.has_perm("incidents.add_publicincident"):
-        # Those who publish land on the page that manages it (it links to the public one).
-        for item in items:
-            if item["url"] == reverse("status:page"):
-                item["url"] = reverse("status:manage")
-    if request.user.is_staff or is_plan_owner(request.user):
+    user = request.user
+    groups = set(user.groups.values_list("name", flat=True)) if user.is_active else set()
+    responds = user.is_superuser or bool(groups & {RESPONDERS, PLAN_OWNERS})
+    items: list[dict[str, Any]] = [
+        # Those who publish land on the page that manages the status page (it links to the public one).
+        {"label": label, "url": reverse("status:manage" if name == "status:page" and responds else name)}
+        for label, name in NAVIGATION
+    ]
+    if user.is_staff or user.is_superuser or PLAN_OWNERS in groups:
         items.append({"label": "Admin", "url": reverse("admin:index")})
     for item in items:
         item["current"] = request.path.startswith(item["url"]) and item["url"] != "/"

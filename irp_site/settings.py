@@ -194,7 +194,7 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's assets ship with the app (no CDN): see irp_site/urls.py.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # One name per choice set that several models call "status".
+    # One name per choice set that several models call "status" or "kind".
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.models.status.ComponentStatus",
         "IncidentStatusEnum": "incidents.models.incident.Incident.Status",
@@ -202,6 +202,9 @@ SPECTACULAR_SETTINGS = {
         "MaintenanceStatusEnum": "incidents.models.status.ScheduledMaintenance.Status",
         "AlertStatusEnum": "incidents.models.alerts.Alert.Status",
         "ShiftSwapStatusEnum": "oncall.models.schedules.ShiftSwap.Status",
+        "IntegrationKindEnum": "incidents.models.integrations.Integration.Kind",
+        "CommsKindEnum": "incidents.models.comms.CommsKind",
+        "ContactMethodKindEnum": "oncall.models.contact.ContactMethod.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -38,6 +38,8 @@ def test_sign_in_and_read_the_plan(live_server: Any, page: Any, pat: User, width
     assert page.locator("#severity-P2 td[data-field=ack]").inner_text() == "15 min"
     assert page.locator("#severity-P3 td[data-field=resolution]").inner_text() == "Next business day"
     assert page.locator("#severity-P4 td[data-field=resolution]").inner_text() == "Scheduled sprint"
+    assert "Internal update: at T+15 min, then every 15 min" in p1.locator("td[data-field=cadence]").inner_text()
+    assert page.locator("#severity-P4 td[data-field=cadence]").inner_text() == "—"
     assert page.get_by_role("heading", name="Roles").is_visible()
     assert page.get_by_role("link", name="Admin").is_visible()
     save_screenshot(page, f"plan-{width}x{height}")
@@ -64,4 +66,23 @@ def test_plan_owner_edits_an_ack_window_in_the_admin(live_server: Any, page: Any
 
     page.goto(f"{live_server.url}/plan/")
     assert page.locator("#severity-P2 td[data-field=ack]").inner_text() == "10 min"
+    assert page.console_errors == []
+
+
+def test_plan_owner_adds_a_comms_rule_on_the_severitys_admin_page(live_server: Any, page: Any, pat: User) -> None:
+    sign_in(page, live_server.url, "pat", "correct horse battery")
+    page.wait_for_url(f"{live_server.url}/plan/")
+
+    page.goto(f"{live_server.url}/admin/incidents/severitylevel/")
+    page.get_by_role("link", name="P3").click()
+    page.get_by_role("button", name="Add another communication rule").click()
+    page.locator("select[name='comms_rules-0-kind']").select_option("internal_update")
+    page.locator("input[name='comms_rules-0-first_due_after']").fill("1 h")
+    page.locator("input[name='comms_rules-0-interval']").fill("2 h")
+    page.get_by_role("button", name="Save", exact=True).click()
+    save_screenshot(page, "admin-severity-comms-rule-added")
+
+    page.goto(f"{live_server.url}/plan/")
+    cadence = page.locator("#severity-P3 td[data-field=cadence]").inner_text()
+    assert cadence == "Internal update: at T+1 h, then every 2 h"
     assert page.console_errors == []

@@ -1,8 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from incidents.models import SeverityLevel
+from incidents.models.comms import CommsKind, CommsRule, StakeholderGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -12,6 +18,17 @@ def cells(html: str, level: str) -> list[str]:
     assert row, f"no row for {level}"
     found = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1), re.S)
     return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in found]
+
+
+def cadence(html: str, level: str) -> list[str]:
+    """The lines of a level's communication cadence, as listed in its row."""
+    row = re.search(rf'<tr id="severity-{level}">(.*?)</tr>', html, re.S)
+    assert row, f"no row for {level}"
+    cell = re.search(r'<td data-field="cadence">(.*?)</td>', row.group(1), re.S)
+    assert cell, f"no cadence for {level}"
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in re.findall(r"<li>(.*?)</li>", cell.group(1), re.S)
+    ]
 
 
 @pytest.mark.parametrize("person", ["plan_owner", "responder", "stakeholder"])
@@ -31,8 +48,58 @@ def test_every_signed_in_person_sees_the_severity_matrix(
         "Next business day",
     ]
     assert cells(html, "P4")[2:4] == ["— (pages nobody)", "Scheduled sprint"]
-    assert "Blameless postmortem within 5 business days" in cells(html, "P1")[7]
-    assert "Incident Commander, Technical Lead, Communications Lead" in cells(html, "P1")[6]
+    assert "Incident Commander, Technical Lead, Communications Lead" in cells(html, "P1")[5]
+    assert "Blameless postmortem within 5 business days" in cells(html, "P1")[6]
+
+
+def test_the_plan_page_shows_each_severitys_cadence_from_its_rules(client: Client, responder: User) -> None:
+    client.force_login(responder)
+
+    html = client.get("/plan/").content.decode()
+
+    assert cadence(html, "P1") == [
+        "Status page update: at declaration, then every 30 min",
+        "Internal update: at T+15 min, then every 15 min",
+        "Management briefing: at T+15 min, then every 30 min",
+        "Stakeholder notice — Customer success — enterprise: at T+15 min, once",
+    ]
+    assert cadence(html, "P2") == [
+        "Status page update: at declaration, then every 1 h",
+        "Internal update: at T+30 min, then every 30 min",
+    ]
+    assert cells(html, "P3")[4] == "—"
+    assert cells(html, "P4")[4] == "—"
+
+
+def test_a_changed_rule_shows_on_the_plan_page(client: Client, responder: User) -> None:
+    p3 = SeverityLevel.objects.get(name="P3")
+    CommsRule.objects.create(
+        severity=p3, kind=CommsKind.INTERNAL_UPDATE, first_due_after=timedelta(hours=1), interval=timedelta(hours=2)
+    )
+    CommsRule.objects.filter(severity__name="P2", kind=CommsKind.STATUS_PAGE).update(interval=timedelta(minutes=45))
+    client.force_login(responder)
+
+    html = client.get("/plan/").content.decode()
+
+    assert cadence(html, "P3") == ["Internal update: at T+1 h, then every 2 h"]
+    assert "Status page update: at declaration, then every 45 min" in cadence(html, "P2")
+
+
+def test_the_plan_page_costs_the_same_queries_however_many_rules(client: Client, responder: User) -> None:
+    client.force_login(responder)
+    client.get("/plan/")  # the session and the plan row are in place
+    with CaptureQueriesContext(connection) as before:
+        client.get("/plan/")
+    for number, level in enumerate(SeverityLevel.objects.filter(name__in=["P2", "P3", "P4"])):
+        group = StakeholderGroup.objects.create(name=f"Group {number}")
+        CommsRule.objects.create(severity=level, kind=CommsKind.STAKEHOLDER_NOTICE, stakeholder_group=group)
+        CommsRule.objects.create(severity=level, kind=CommsKind.MANAGEMENT_BRIEFING, stakeholder_group=group)
+
+    with CaptureQueriesContext(connection) as after:
+        html = client.get("/plan/").content.decode()
+
+    assert "Stakeholder notice — Group 2: at declaration, once" in cadence(html, "P4")
+    assert len(after.captured_queries) == len(before.captured_queries), [q["sql"] for q in after.captured_queries]
 
 
 def test_the_plan_page_shows_roles_definition_owner_and_review_date(client: Client, plan_owner: User) -> None:

@@ -276,8 +276,9 @@ def test_publishing_fulfils_the_plans_status_page_cadence(responder: User) -> No
     assert owed.fulfilled_by == responder
     # The next one is owed one status-page interval later, and an update fulfils it again.
     following = CommsObligation.objects.open().get(incident=incident, kind=CommsKind.STATUS_PAGE)
-    assert p1.status_page_update_interval is not None
-    assert following.due_at == owed.fulfilled_at + p1.status_page_update_interval
+    cadence = p1.comms_rules.get(kind=CommsKind.STATUS_PAGE, stakeholder_group=None)
+    assert cadence.interval is not None
+    assert following.due_at == owed.fulfilled_at + cadence.interval
     public_incident_update(public, actor=responder, status="identified", body="Found it.")
     following.refresh_from_db()
     assert following.fulfilled_at is not None

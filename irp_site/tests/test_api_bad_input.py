@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from incidents.models import ResponsePlan, Role, Service, SeverityLevel
+from incidents.models.comms import CommsKind, CommsRule
 from oncall.models import Team
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,8 @@ P1 = "/api/v1/severity-levels/{p1}/"
 
 
 def snapshot() -> list[Any]:
-    return [list(model.objects.order_by("pk").values()) for model in (ResponsePlan, SeverityLevel, Role, Service, Team)]
+    models = (ResponsePlan, SeverityLevel, CommsRule, Role, Service, Team)
+    return [list(model.objects.order_by("pk").values()) for model in models]
 
 
 @pytest.fixture
@@ -46,6 +48,9 @@ BAD_INPUTS = [
     ("patch", P1, {"resolution_target_kind": "next_business_day"}, "resolution_target_seconds"),
     ("patch", P1, {"resolution_target_kind": "whenever"}, "resolution_target_kind"),
     ("patch", P1, {"postmortem_due_business_days": None}, "postmortem_due_business_days"),
+    # The cadence moved to /api/v1/comms-rules/: the old fields are refused, not silently ignored.
+    ("patch", P1, {"internal_update_interval_seconds": 600}, "internal_update_interval_seconds"),
+    ("post", LEVELS, {**NEW, "status_page_update_interval_seconds": 600}, "status_page_update_interval_seconds"),
     ("post", "/api/v1/services/", {"name": "Orphan", "owner_team": 999999}, "owner_team"),
     ("post", "/api/v1/services/", {"name": "Orphan", "owner_team": "platform"}, "owner_team"),
     ("post", "/api/v1/services/", {"name": "Orphan"}, "owner_team"),
@@ -103,3 +108,38 @@ def test_malformed_bodies_are_4xx_not_5xx(owner_client: APIClient, content_type:
 
     assert 400 <= response.status_code < 500, response.content
     assert snapshot() == before
+
+
+def test_the_cadence_is_read_on_the_severity_and_changed_through_comms_rules(
+    owner_client: APIClient, p1: SeverityLevel
+) -> None:
+    refused = owner_client.patch(f"{LEVELS}{p1.pk}/", {"internal_update_interval_seconds": 600}, format="json")
+    assert refused.json()["internal_update_interval_seconds"] == [
+        "No longer here: the cadence is set through /api/v1/comms-rules/."
+    ]
+    rules = owner_client.get(f"{LEVELS}{p1.pk}/").json()["comms_rules"]
+    internal = next(rule for rule in rules if rule["kind"] == CommsKind.INTERNAL_UPDATE)
+    assert internal == {
+        "id": internal["id"],
+        "kind": "internal_update",
+        "stakeholder_group": None,
+        "first_due_after_seconds": 900,
+        "interval_seconds": 900,
+        "grace_seconds": 300,
+    }
+    assert sorted(rule["kind"] for rule in rules) == [
+        "internal_update",
+        "management_briefing",
+        "stakeholder_notice",
+        "status_page",
+    ]
+
+    changed = owner_client.patch(f"/api/v1/comms-rules/{internal['id']}/", {"interval_seconds": 600}, format="json")
+
+    assert changed.status_code == 200, changed.content
+    rules = owner_client.get(f"{LEVELS}{p1.pk}/").json()["comms_rules"]
+    assert next(rule for rule in rules if rule["kind"] == "internal_update")["interval_seconds"] == 600
+    # Sent back unchanged with a PUT (as a client that read it would), the read-only list is ignored.
+    level = owner_client.get(f"{LEVELS}{p1.pk}/").json()
+    assert owner_client.put(f"{LEVELS}{p1.pk}/", level, format="json").status_code == 200
+    assert CommsRule.objects.filter(severity=p1).count() == 4
