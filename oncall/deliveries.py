@@ -11,6 +11,7 @@ recorded so is re-driven when its lease runs out; the delivery's key travels wit
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -64,9 +65,28 @@ def enqueue(delivery_ids: Iterable[int]) -> None:
         async_task(deliver_batch, ids[start : start + size], group="deliveries", save=False)
 
 
+# Deliveries written in this thread's transaction, waiting for it to commit.
+_written = threading.local()
+
+
 def _enqueue_on_commit(delivery_ids: list[int]) -> None:
-    if delivery_ids:
-        transaction.on_commit(lambda: enqueue(delivery_ids))
+    """Hand these deliveries to the workers once the transaction commits, together with every
+    other delivery it wrote (an engine batch pages many people, one call each: a batch of tasks
+    then carries them, not one task per page)."""
+    if not delivery_ids:
+        return
+    _written.__dict__.setdefault("ids", []).extend(delivery_ids)
+    # One hook per call, not per transaction: a hook made inside a savepoint that is rolled back is
+    # dropped, so each call brings its own, and whichever runs first sends them all. Ids from a
+    # rolled-back transaction may ride along with a later one; deliver() skips rows it cannot claim.
+    transaction.on_commit(_enqueue_written)
+
+
+def _enqueue_written() -> None:
+    ids = getattr(_written, "ids", None)
+    if ids:
+        _written.ids = []
+        enqueue(ids)
 
 
 def methods_in_order(user: User, urgency: str) -> list[ContactMethod]:

@@ -98,6 +98,8 @@ class Incident(models.Model):
     # Paging: when it may start (after the service's flap grace period), or never, and why not.
     pages_at = models.DateTimeField(null=True, blank=True)
     paging_suppressed_reason = models.CharField(max_length=300, blank=True)
+    # When the engine gave it the communication obligations of its severity; empty until then.
+    comms_scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -113,6 +115,12 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
             models.Index(fields=["pages_at"], condition=Q(status="triggered"), name="incident_pending_pages"),
+            # The engine's sweep for new incidents that still need their cadence: only those rows.
+            models.Index(
+                fields=["id"],
+                condition=Q(comms_scheduled_at__isnull=True) & ~Q(status="resolved"),
+                name="incident_comms_unscheduled",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,13 +22,13 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Min, prefetch_related_objects
 from django.utils import timezone
 
 from incidents.models import Incident, SeverityLevel, TimelineEntry
 from incidents.models.comms import GROUP_KINDS, CommsKind, CommsObligation, CommsRule, IncidentUpdate, StakeholderGroup
 from incidents.services.errors import InvalidInput
-from incidents.services.roles import role_holders
+from incidents.services.roles import current_roles_prefetch, role_holders
 from incidents.services.timeline import person_name, timeline_add
 from oncall import deliveries
 
@@ -58,6 +59,8 @@ def obligation_subject(obligation_id: int) -> str:
 
 
 def _acknowledger(incident: Incident) -> User | None:
+    if incident.acknowledged_at is None:
+        return None  # never acknowledged, or triggered again since: nobody to ask (and no query)
     entry = (
         TimelineEntry.objects.filter(
             incident=incident, kind=TimelineEntry.Kind.ACKNOWLEDGED, actor__isnull=False, actor__is_active=True
@@ -124,41 +127,31 @@ def _rules_of(severity_id: int, memo: dict[int, list[CommsRule]] | None = None) 
     return rules
 
 
-def _last_posted(incident: Incident) -> dict[tuple[str, int | None], datetime]:
-    """When each kind (and group, for notices) was last posted on the incident."""
-    last: dict[tuple[str, int | None], datetime] = {}
-    for kind, group_id, posted_at in IncidentUpdate.objects.filter(incident=incident).values_list(
-        "kind", "stakeholder_group_id", "posted_at"
-    ):
+def _last_posted(incident_ids: list[int]) -> dict[int, dict[tuple[str, int | None], datetime]]:
+    """When each kind (and group, for notices) was last posted, per incident."""
+    last: dict[int, dict[tuple[str, int | None], datetime]] = defaultdict(dict)
+    for incident_id, kind, group_id, posted_at in IncidentUpdate.objects.filter(
+        incident_id__in=incident_ids
+    ).values_list("incident_id", "kind", "stakeholder_group_id", "posted_at"):
         key = (kind, group_id if kind in PER_GROUP_KINDS else None)
-        if key not in last or posted_at > last[key]:
-            last[key] = posted_at
+        if key not in last[incident_id] or posted_at > last[incident_id][key]:
+            last[incident_id][key] = posted_at
     return last
 
 
-def _schedule(incident: Incident, rules: list[CommsRule], *, base: datetime, at: datetime) -> list[CommsObligation]:
-    """Cancel what was owed under another severity and owe what the current one's rules say.
-
-    `base` is when the clock of first_due_after starts: declaration, or the change of severity.
-    Call inside a transaction holding the incident.
-    """
-    stale = list(
-        CommsObligation.objects.open()
-        .filter(incident=incident)
-        .exclude(severity_id=incident.severity_id)
-        .values_list("pk", flat=True)
-    )
-    if stale:
-        CommsObligation.objects.filter(pk__in=stale).update(cancelled_at=at, next_action_at=None)
-        for pk in stale:
-            deliveries.cancel(obligation_subject(pk), reason="The incident's severity changed.")
-    existing = set(
-        CommsObligation.objects.open().filter(incident=incident, rule__in=rules).values_list("rule_id", flat=True)
-    )
-    last = _last_posted(incident)
+def _owed(
+    incident: Incident,
+    rules: list[CommsRule],
+    existing_rule_ids: set[int],
+    last: dict[tuple[str, int | None], datetime],
+    *,
+    base: datetime,
+    at: datetime,
+) -> list[CommsObligation]:
+    """The obligations (unsaved) the rules add to what `incident` already owes."""
     created = []
     for rule in rules:
-        if rule.pk in existing:
+        if rule.pk in existing_rule_ids:
             continue
         posted = last.get((rule.kind, rule.stakeholder_group_id if rule.kind in PER_GROUP_KINDS else None))
         obligation = CommsObligation(incident=incident, rule=rule, severity_id=rule.severity_id, kind=rule.kind)
@@ -174,6 +167,34 @@ def _schedule(incident: Incident, rules: list[CommsRule], *, base: datetime, at:
             obligation.cancelled_at = at
         obligation.next_action_at = None if obligation.fulfilled_at or obligation.cancelled_at else obligation.due_at
         created.append(obligation)
+    return created
+
+
+def _schedule_all(
+    incidents: list[Incident], *, at: datetime, base: datetime | None = None, memo: dict[int, list[CommsRule]]
+) -> list[CommsObligation]:
+    """Cancel what was owed under another severity and owe what the current one's rules say, for
+    a batch of incidents in a handful of queries. `base` is when the clock of first_due_after
+    starts: the change of severity, or else each incident's declaration. Call inside a transaction
+    holding the incidents."""
+    ids = [incident.pk for incident in incidents]
+    owed: dict[int, list[CommsObligation]] = defaultdict(list)
+    for obligation in (
+        CommsObligation.objects.open().filter(incident_id__in=ids).only("pk", "incident_id", "severity_id", "rule_id")
+    ):
+        owed[obligation.incident_id].append(obligation)
+    last = _last_posted(ids)
+    stale: list[int] = []
+    created: list[CommsObligation] = []
+    for incident in incidents:
+        current = {o.rule_id for o in owed[incident.pk] if o.severity_id == incident.severity_id}
+        stale += [o.pk for o in owed[incident.pk] if o.severity_id != incident.severity_id]
+        rules = _rules_of(incident.severity_id, memo)
+        created += _owed(incident, rules, current, last[incident.pk], base=base or incident.created_at, at=at)
+    if stale:
+        CommsObligation.objects.filter(pk__in=stale).update(cancelled_at=at, next_action_at=None)
+        for pk in stale:
+            deliveries.cancel(obligation_subject(pk), reason="The incident's severity changed.")
     return CommsObligation.objects.bulk_create(created)
 
 
@@ -185,13 +206,13 @@ def comms_schedule(incident: Incident, *, at: datetime | None = None, base: date
         incident = Incident.objects.select_related("severity", "service__owner_team").get(pk=incident.pk)
         if not incident.is_open:
             return
-        _schedule(incident, _rules_of(incident.severity_id), base=base or at, at=at)
+        _schedule_all([incident], at=at, base=base or at, memo={})
+        Incident.objects.filter(pk=incident.pk).update(comms_scheduled_at=at)
 
 
 def _unscheduled() -> Any:
-    already = CommsObligation.objects.filter(incident=OuterRef("pk"), severity=OuterRef("severity"))
-    with_rules = CommsRule.objects.values("severity_id")
-    return Incident.objects.open().filter(severity__in=with_rules).exclude(Exists(already))
+    # A partial index holds just these rows: the sweep costs nothing however many incidents are open.
+    return Incident.objects.filter(comms_scheduled_at__isnull=True).exclude(status=Incident.Status.RESOLVED)
 
 
 def schedule_new(now: datetime) -> int:
@@ -203,9 +224,9 @@ def schedule_new(now: datetime) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")[:BATCH]
         )
-        memo: dict[int, list[CommsRule]] = {}
-        for incident in incidents:
-            _schedule(incident, _rules_of(incident.severity_id, memo), base=incident.created_at, at=now)
+        if incidents:
+            _schedule_all(incidents, at=now, memo={})
+            Incident.objects.filter(pk__in=[incident.pk for incident in incidents]).update(comms_scheduled_at=now)
     return len(incidents)
 
 
@@ -303,6 +324,10 @@ def advance_due(now: datetime) -> int:
                 .exclude(pk__in=[o.pk for o in obligations])
                 .order_by("pk")
             )
+        # Whom to tell, for the whole batch in one query (a storm of new incidents all owe the status page).
+        prefetch_related_objects(
+            list({o.incident_id: o.incident for o in obligations}.values()), current_roles_prefetch()
+        )
         groups: dict[tuple[int, str], list[CommsObligation]] = {}
         for obligation in obligations:
             incident = obligation.incident

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from oncall import deliveries, notifiers
@@ -88,3 +88,37 @@ def test_a_delivery_nobody_picks_up_is_handed_over_again_less_and_less_often(
     # Handed over at 0, then after 10 s (at 11), 20 s (at 45) and 40 s (at 100): not at 22 or 52.
     assert len(handed) == 4
     assert Delivery.objects.get().handovers == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactions_deliveries_go_to_the_workers_together_and_a_rolled_back_savepoint_loses_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed: list[list[int]] = []
+    monkeypatch.setattr(deliveries, "enqueue", lambda ids: handed.append(list(ids)))
+    people = [User.objects.create_user(f"p{n}") for n in range(3)]
+    for person in people:
+        ContactMethod.objects.create(user=person, kind="webhook", address="http://127.0.0.1:9/hook")
+    now = timezone.now()
+
+    def page(person: User, key: str) -> int:
+        pages, _ = deliveries.page_person(
+            subject="test:1", page_key=key, user=person, urgency="high", at=now, context={}
+        )
+        return pages[0].pk
+
+    def page_then_fail(person: User) -> None:
+        with transaction.atomic():
+            page(person, "b")
+            raise RuntimeError("this page's savepoint is rolled back")
+
+    with transaction.atomic():
+        first = page(people[0], "a")
+        with pytest.raises(RuntimeError):
+            page_then_fail(people[1])
+        third = page(people[2], "c")
+        assert handed == []  # nothing before the commit
+
+    assert len(handed) == 1  # one hand-over for the whole transaction
+    assert {first, third} <= set(handed[0])
+    assert Delivery.objects.filter(pk__in=handed[0]).count() == 2  # the rolled-back page was never written
