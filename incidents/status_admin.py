@@ -28,6 +28,7 @@ from incidents.models.status import (
 )
 from incidents.services.statuspage import (
     PublishRefused,
+    maintenance_delete,
     maintenance_schedule,
     maintenance_transition,
     maintenance_window_sync,
@@ -235,6 +236,13 @@ class ScheduledMaintenanceAdmin(StatusConfigAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             maintenance_window_sync(form.instance)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        maintenance_delete(obj)  # its maintenance window goes too: paging is no longer muted
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for maintenance in queryset:
+            maintenance_delete(maintenance)
 
     def _move(self, request: HttpRequest, queryset: QuerySet[ScheduledMaintenance], status: str) -> None:
         actor = request.user if isinstance(request.user, User) else None

@@ -26,6 +26,7 @@ from incidents.models.status import (
 )
 from incidents.services.statuspage import (
     PublishRefused,
+    maintenance_delete,
     maintenance_schedule,
     maintenance_transition,
     maintenance_window_sync,
@@ -258,6 +259,9 @@ class ScheduledMaintenanceViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: Any) -> None:
         super().perform_update(serializer)
         maintenance_window_sync(serializer.instance)
+
+    def perform_destroy(self, instance: ScheduledMaintenance) -> None:
+        maintenance_delete(instance)
 
     @action(detail=True, methods=["post"], serializer_class=MoveSerializer)
     def move(self, request: Request, pk: str | None = None) -> Response:

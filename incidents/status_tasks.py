@@ -59,7 +59,8 @@ def uptime_bars_claim(now: datetime) -> bool:
     due = StatusPage.objects.filter(
         Q(bars_due_at__lte=now, bars_claimed_at__isnull=True)
         | Q(bars_due_at__lte=now, bars_claimed_at__lte=now - BARS_MIN_INTERVAL)
-        | Q(bars_claimed_at__lte=now - BARS_STALE_CLAIM)
+        # Claimed long ago and never finished (a finished job sets the next due time): its worker died.
+        | Q(bars_due_at__isnull=True, bars_claimed_at__lte=now - BARS_STALE_CLAIM)
     )
     if not due.exists():
         return False  # a read, not a write, on almost every tick

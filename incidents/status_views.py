@@ -438,6 +438,13 @@ class MaintenanceForm(forms.Form):
         queryset=Component.objects.in_page_order(), required=False, widget=forms.CheckboxSelectMultiple
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Times are typed, and read, in the viewer's time zone (the middleware activates it).
+        zone = timezone.get_current_timezone_name()
+        self.fields["scheduled_for"].label = f"Starts ({zone})"
+        self.fields["scheduled_until"].label = f"Ends ({zone})"
+
 
 @publisher_required
 @require_http_methods(["GET", "POST"])

@@ -371,6 +371,8 @@ class Subscriber(models.Model):
     token = models.CharField(max_length=64, default=new_token, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last confirmation e-mail: signing up again does not resend it sooner (nobody floods an inbox).
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SubscriberQuerySet.as_manager()
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, SeverityLevel, TimelineEntry
 from incidents.models.comms import GROUP_KINDS, CommsKind, CommsObligation, CommsRule, IncidentUpdate, StakeholderGroup
+from incidents.models.status import Component
 from incidents.services.errors import InvalidInput
 from incidents.services.roles import current_roles_prefetch, role_holders
 from incidents.services.timeline import person_name, timeline_add
@@ -598,6 +599,14 @@ def _minutes(value: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def _public_names(incident: Incident) -> str:
+    """What customers call the affected part: the status page's components behind the service."""
+    names = list(Component.objects.filter(services=incident.service_id).order_by("name").values_list("name", flat=True))
+    if not names:
+        return "some of our services"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def update_template(
     incident: Incident,
     kind: str,
@@ -609,8 +618,9 @@ def update_template(
     """A pre-filled text for an update of `kind` about `incident`, for the Communications Lead to edit.
 
     Status page texts (`phase`: investigating, identified, monitoring, resolved; by default from the
-    incident's status) are customer-facing: they name the service and nothing internal. Reads only
-    the incident and its severity and service, already loaded: no queries.
+    incident's status) are customer-facing: they name the public components behind the incident's
+    service (one query), never the internal service. The others read only the incident and its
+    severity and service, already loaded: no queries.
     """
     now = now or timezone.now()
     service = incident.service.name
@@ -640,6 +650,7 @@ def update_template(
             f"What happens next: …{next_line or ' We will update you again as the situation changes.'}"
         )
     if kind == CommsKind.STATUS_PAGE:
+        service = _public_names(incident)
         if phase is None:
             phase = {
                 Incident.Status.TRIGGERED: "investigating",

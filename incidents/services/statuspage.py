@@ -314,7 +314,18 @@ def maintenance_window_sync(maintenance: ScheduledMaintenance) -> None:
     window.ends_at = maintenance.scheduled_until
     window.save(update_fields=["title", "starts_at", "ends_at"])
     window.services.set({service for c in maintenance.components.all() for service in c.services.all()})
-    status_page_touch()
+    # Its components' status may change (an edit of a maintenance in progress): recompute them.
+    status_config_changed()
+
+
+def maintenance_delete(maintenance: ScheduledMaintenance) -> None:
+    """Withdraw a maintenance: gone from the page at once, and its window stops muting paging."""
+    with transaction.atomic():
+        window = maintenance.maintenance_window
+        maintenance.delete()
+        if window is not None:
+            window.delete()
+        status_config_changed()
 
 
 MAINTENANCE_MESSAGES = {

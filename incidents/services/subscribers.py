@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,8 @@ from incidents.models.status import Component, Subscriber
 # Sign-ups one address (IP) may make per window: enough for a family behind one router, not a bot.
 SIGNUPS_PER_WINDOW = 5
 SIGNUP_WINDOW_SECONDS = 600
+# However often an unconfirmed address is signed up, its confirmation e-mail goes at most this often.
+CONFIRMATION_RESEND_AFTER = timedelta(minutes=10)
 
 
 class SignupRefused(Exception):
@@ -41,11 +45,15 @@ def subscriber_signup(email: str, components: list[Component], *, ip: str) -> Su
         raise SignupRefused(f"Too many sign-ups from your network. Please try again in {minutes} minutes.")
     email = email.strip().lower()
     with transaction.atomic():
-        subscriber, _ = Subscriber.objects.get_or_create(email=email)
+        subscriber, _ = Subscriber.objects.select_for_update().get_or_create(email=email)
         if subscriber.confirmed_at is None:
             subscriber.components.set(components)
-            subscriber_id = subscriber.pk
-            transaction.on_commit(lambda: status_tasks.enqueue(status_tasks.confirmation_send, subscriber_id))
+            now = timezone.now()
+            sent = subscriber.confirmation_sent_at
+            if sent is None or now - sent >= CONFIRMATION_RESEND_AFTER:
+                Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=now)
+                subscriber_id = subscriber.pk
+                transaction.on_commit(lambda: status_tasks.enqueue(status_tasks.confirmation_send, subscriber_id))
     return subscriber
 
 

@@ -333,10 +333,20 @@ def test_posting_checks_its_input(p1: Incident, cast: dict[str, User]) -> None:
 
 
 def test_status_page_templates_are_customer_facing(p1: Incident) -> None:
+    from incidents.models.status import Component
+
     p1.severity = SeverityLevel.objects.get(name="P1")
+    unnamed = update_template(p1, "status_page", phase="investigating")
+    for name in ("Payments", "Checkout"):
+        Component.objects.create(name=name).services.add(p1.service)
     texts = {phase: update_template(p1, "status_page", phase=phase) for phase in comms.STATUS_PAGE_PHASES}
 
-    assert texts["investigating"].startswith("We are investigating reports of degraded performance on Checkout API.")
+    # What customers know the parts as (the status page's components), never the internal service.
+    assert unnamed.startswith("We are investigating reports of degraded performance on some of our services.")
+    assert texts["investigating"].startswith(
+        "We are investigating reports of degraded performance on Checkout and Payments."
+    )
+    assert not [text for text in [unnamed, *texts.values()] if p1.service.name in text]
     assert "identified" in texts["identified"]
     assert "monitoring" in texts["monitoring"]
     assert "resolved" in texts["resolved"]

@@ -342,11 +342,12 @@ def test_a_worker_killed_inside_the_http_call_loses_no_notification(
     incidents = open_incidents(paging, 5)
     expected = paging.expected(incidents)
     workers = int(FAST["Q_WORKERS"])
-    # Both worker processes inside requests.post, the receiver holding the requests unanswered.
+    # Both worker processes inside requests.post (each may have several sends open at once, one per
+    # sender thread), the receiver holding the requests unanswered.
     http.wait_for(workers, timeout=30)
     irp.kill_process("worker")
     in_flight = keys_of(http.received())
-    assert len(in_flight) == workers, in_flight
+    assert len(in_flight) >= workers, in_flight
     assert set(in_flight.values()) == {1}, in_flight
     held = Delivery.objects.filter(key__in=list(in_flight))
     assert set(held.values_list("status", "attempts")) == {(Delivery.Status.SENDING, 1)}
@@ -385,7 +386,10 @@ def test_a_worker_killed_inside_the_http_call_loses_no_notification(
                 (row.attempts, DeliveryAttempt.Outcome.SENT)
             ]
         else:
-            assert row.attempts == 1
+            # Sent once. A delivery the killed worker had claimed but not yet sent is sent by the
+            # re-drive (attempt 2) and arrives once all the same.
+            assert keys[key] == 1
+            assert [a.outcome for a in row.attempt_log.all()][-1:] == [DeliveryAttempt.Outcome.SENT]
     assert_each_step_once(incidents, steps=2)
 
 

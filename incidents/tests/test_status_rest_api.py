@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -139,3 +139,53 @@ def test_maintenance_through_the_api_opens_its_window_and_moves(
     wrong = api.post(f"/api/v1/scheduled-maintenances/{maintenance.pk}/move/", {"status": "scheduled"})
     assert wrong.status_code == 400
     assert "status" in wrong.json()
+
+
+def test_withdrawing_a_maintenance_in_progress_clears_the_page_and_its_window(
+    api_client_for: Callable[[User], APIClient], responder: User, client: Client
+) -> None:
+    from incidents.models import MaintenanceWindow
+
+    api = api_client_for(responder)
+    search = make_component("Search", services=[make_incident().service])
+    start = timezone.now() + timedelta(hours=1)
+    body = {
+        "name": "Reindex",
+        "body": "Search may be stale.",
+        "scheduled_for": start.isoformat(),
+        "scheduled_until": (start + timedelta(hours=1)).isoformat(),
+        "components": [search.pk],
+    }
+    maintenance_id = api.post("/api/v1/scheduled-maintenances/", body).json()["id"]
+    api.post(f"/api/v1/scheduled-maintenances/{maintenance_id}/move/", {"status": "in_progress"})
+    page = client.get("/status/")
+    assert "Reindex" in page.content.decode()
+    etag = page["ETag"]
+
+    assert api.delete(f"/api/v1/scheduled-maintenances/{maintenance_id}/").status_code == 204
+
+    assert Component.objects.get().status == "operational"
+    assert not MaintenanceWindow.objects.exists()  # paging is no longer muted
+    assert client.get("/status/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # not a stale 304
+    assert "Reindex" not in client.get("/status/").content.decode()
+
+
+def test_maintenance_times_are_read_in_the_viewers_time_zone(client: Client, responder: User) -> None:
+    from oncall.models import Profile
+
+    Profile.objects.update_or_create(user=responder, defaults={"time_zone": "Europe/Berlin"})
+    client.force_login(responder)
+    form = client.get("/status/manage/maintenance/new/").content.decode()
+    assert "Starts (Europe/Berlin)" in form
+    response = client.post(
+        "/status/manage/maintenance/new/",
+        {
+            "name": "Upgrade",
+            "body": "Brief.",
+            "scheduled_for": "2030-01-10T02:00",
+            "scheduled_until": "2030-01-10T03:00",
+        },
+    )
+    assert response.status_code == 302
+    maintenance = ScheduledMaintenance.objects.get()
+    assert maintenance.scheduled_for.astimezone(UTC).hour == 1  # 02:00 in Berlin in winter

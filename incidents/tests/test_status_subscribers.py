@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from incidents.models.status import Subscriber
 from incidents.services.statuspage import public_incident_publish, public_incident_update
@@ -207,3 +209,37 @@ def test_plain_text_mail_is_not_html_escaped(
     html = mail.message.get_body(preferencelist=("html",))
     assert html is not None
     assert "Fees &lt;3% fail." in str(html.get_content())
+
+
+def test_signing_up_again_does_not_resend_the_confirmation_sooner_than_ten_minutes(
+    client: Client, smtp: SmtpReceiver, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):  # different networks: no rate limit
+        with django_capture_on_commit_callbacks(execute=True):
+            assert (
+                client.post("/status/subscribe/", {"email": "eve@example.test"}, REMOTE_ADDR=address).status_code == 200
+            )
+    run_queued_jobs()
+    assert len(smtp.wait_for(1)) == 1
+    # Ten minutes later the person may ask again (a lost mail, a typo fixed).
+    Subscriber.objects.update(confirmation_sent_at=timezone.now() - timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/status/subscribe/", {"email": "eve@example.test"}, REMOTE_ADDR="198.51.100.4")
+    run_queued_jobs()
+    assert len(smtp.wait_for(2)) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/status/incidents/%00",
+        "/status/subscribe/confirm/%00/",
+        "/status/unsubscribe/%00/",
+        "/status/manage/public/%00/",
+        "/status/manage/maintenance/%00/",
+    ],
+)
+def test_a_nul_in_a_public_link_is_a_404(client: Client, plan_owner: User, path: str) -> None:
+    client.force_login(plan_owner)
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code in (403, 404)
