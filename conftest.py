@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from irp_site.groups import PLAN_OWNERS, RESPONDERS, STAKEHOLDERS
 from irp_site.services import api_token_issue
+from irp_site.testing.receivers import HttpReceiver, SmtpReceiver
 
 # Playwright's sync API runs an event loop in the test thread; Django must still allow the ORM there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -95,6 +96,27 @@ def api_client_for(db: None) -> Callable[[User], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def http() -> Iterator[HttpReceiver]:
+    """A local HTTP server standing in for Slack and webhook receivers."""
+    with HttpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpReceiver]:
+    """A real SMTP server on loopback, and Django's mail pointed at it."""
+    with SmtpReceiver() as receiver:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = receiver.port
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        yield receiver
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,6 @@ import gc
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bench.context import BenchmarkError, Context, Row
-from bench.server import REPO
+from bench.phases import phase_run
 from bench.wrk import Measurement
 
 if TYPE_CHECKING:
@@ -201,20 +200,8 @@ def _wrong_answers(ctx: Context, headers: dict[str, str], expected: dict[str, in
 
 
 def _worker(ctx: Context, phase: str) -> dict[str, Any]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_oncall", phase],
-        cwd=REPO,
-        env=ctx.server_env,
-        capture_output=True,
-        text=True,
-        timeout=WORKER_TIMEOUT_S,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise BenchmarkError(f"the {phase} phase exited with {completed.returncode}:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    _say(f"the {phase} phase took {time.perf_counter() - started:.1f} s")
+    result, seconds = phase_run(ctx, "bench.bench_oncall", phase, timeout_s=WORKER_TIMEOUT_S)
+    _say(f"the {phase} phase took {seconds:.1f} s")
     return result
 
 

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import replace
 from typing import Any
 
 from bench.context import BenchmarkError, Context, Row
-from bench.server import REPO
+from bench.phases import phase_run
 from bench.wrk import Measurement
 
 MAX_COST_RATIO = 1.5
@@ -103,20 +102,8 @@ def _judged(row: Row, small: Row) -> Row:
 
 
 def _worker(ctx: Context, phase: str) -> dict[str, Any]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_workspace", phase],
-        cwd=REPO,
-        env=ctx.server_env,
-        capture_output=True,
-        text=True,
-        timeout=WORKER_TIMEOUT_S,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise BenchmarkError(f"the {phase} phase exited with {completed.returncode}:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    _say(f"the {phase} phase took {time.perf_counter() - started:.1f} s: {result.get('counts')}")
+    result, seconds = phase_run(ctx, "bench.bench_workspace", phase, timeout_s=WORKER_TIMEOUT_S)
+    _say(f"the {phase} phase took {seconds:.1f} s: {result.get('counts')}")
     return result
 
 

@@ -10,6 +10,7 @@ from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from incidents import status_admin  # noqa: F401  imported for its admin.register() calls (its own module)
 from incidents.comms_admin import CommsRuleInline
 from incidents.durations import HumanDurationField, format_duration
 from incidents.models import (
@@ -297,7 +298,3 @@ class ChangeEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-
-# Runbooks' and the cadence's admin, and the status page's, live in their own modules.
-from incidents import comms_admin, status_admin  # noqa: E402, F401

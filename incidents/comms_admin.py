@@ -31,7 +31,7 @@ class EmailListField(forms.CharField):
             return "\n".join(value)
         return value
 
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+    def to_python(self, value: Any) -> Any:  # a list of addresses (CharField's would be one text)
         if isinstance(value, list):
             return value
         text = super().to_python(value) or ""

@@ -38,7 +38,8 @@ def on_severity_changed(sender: Any, incident_id: int, **kwargs: Any) -> None:
 def record_reminder_attempt(sender: Any, delivery: Any, attempt: Any, fallback: Any, **kwargs: Any) -> None:
     """A reminder's delivery goes on the incident's timeline, as pages do."""
     from incidents.models.comms import CommsObligation
-    from incidents.services.timeline import person_name, timeline_add
+    from incidents.receivers import attempt_entry
+    from incidents.services.timeline import person_name
 
     kind, _, obligation_id = delivery.subject.partition(":")
     if kind != "comms":
@@ -46,24 +47,13 @@ def record_reminder_attempt(sender: Any, delivery: Any, attempt: Any, fallback: 
     incident_id = CommsObligation.objects.filter(pk=int(obligation_id)).values_list("incident_id", flat=True).first()
     if incident_id is None:
         return
-    outcome = {"sent": "sent", "transient": "failed, will retry", "permanent": "failed"}.get(attempt.outcome, "")
-    message = f"Reminder by {delivery.get_channel_display()} to {person_name(delivery.user)}: {outcome}"
-    message += f" (attempt {attempt.number}; {attempt.answer})"
-    if fallback is not None:
-        message += f"; trying {fallback.get_channel_display()} next"
-    timeline_add(
-        Incident(pk=incident_id),
-        TimelineEntry.Kind.NOTIFIED,
-        message,
-        actor_label="IRP",
-        data={
-            "delivery": delivery.pk,
-            "channel": delivery.channel,
-            "user": delivery.user_id,
-            "outcome": attempt.outcome,
-            "attempt": attempt.number,
-            "obligation": int(obligation_id),
-        },
+    attempt_entry(
+        incident_id,
+        delivery,
+        attempt,
+        fallback,
+        lead=f"Reminder by {delivery.get_channel_display()} to {person_name(delivery.user)}",
+        obligation=int(obligation_id),
     )
 
 

@@ -32,6 +32,20 @@ def render_email(name: str, values: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+def webhook_incident(incident: Incident) -> dict[str, Any]:
+    """The incident as webhooks carry it (DESIGN.md §4)."""
+    return {
+        "id": incident.pk,
+        "number": incident.number,
+        "title": incident.title,
+        "severity": incident.severity.name,
+        "status": incident.status,
+        "service": incident.service.name,
+        "created_at": incident.created_at.isoformat(),
+        "url": incident.absolute_url,
+    }
+
+
 def incident_message(
     subject: str, user: User, method: ContactMethod, delivery_key: str, context: dict[str, Any], incident: Any = None
 ) -> dict[str, Any]:
@@ -60,16 +74,7 @@ def incident_message(
     elif method.kind == ContactMethod.Kind.WEBHOOK:
         message["webhook"] = {
             "event": "incident.notify",
-            "incident": {
-                "id": incident.pk,
-                "number": incident.number,
-                "title": incident.title,
-                "severity": incident.severity.name,
-                "status": incident.status,
-                "service": incident.service.name,
-                "created_at": incident.created_at.isoformat(),
-                "url": incident.absolute_url,
-            },
+            "incident": webhook_incident(incident),
             "ack_url": ack_url,
             "resolve_url": resolve_url,
             "runbook_url": runbooks[0].url if runbooks else None,
@@ -170,16 +175,7 @@ def comms_message(
         },
         "webhook": {
             "event": "incident.comms_due",
-            "incident": {
-                "id": incident.pk,
-                "number": incident.number,
-                "title": incident.title,
-                "severity": incident.severity.name,
-                "status": incident.status,
-                "service": incident.service.name,
-                "created_at": incident.created_at.isoformat(),
-                "url": incident.absolute_url,
-            },
+            "incident": webhook_incident(incident),
             "ack_url": None,
             "comms": [
                 {

@@ -19,8 +19,28 @@ def record_delivery_attempt(
     incident_id = int(subject_id)
     if not Incident.objects.filter(pk=incident_id).exists():
         return
-    incident = Incident(pk=incident_id)  # the timeline only needs its id; saves loading the row
     who = person_name(delivery.user)
+    attempt_entry(
+        incident_id,
+        delivery,
+        attempt,
+        fallback,
+        lead=f"{delivery.get_channel_display()} to {who}",
+        duration_ms=attempt.duration_ms,
+    )
+
+
+def attempt_entry(
+    incident_id: int,
+    delivery: Delivery,
+    attempt: DeliveryAttempt,
+    fallback: Delivery | None,
+    *,
+    lead: str,
+    **data: Any,
+) -> None:
+    """The timeline entry for one attempt of a delivery about the incident: `lead` ("Slack to Ana"),
+    how it went, and what comes next."""
     what = {
         DeliveryAttempt.Outcome.SENT: "sent",
         DeliveryAttempt.Outcome.TRANSIENT: "failed, will retry",
@@ -28,11 +48,11 @@ def record_delivery_attempt(
     }[DeliveryAttempt.Outcome(attempt.outcome)]
     if delivery.status == Delivery.Status.FAILED and attempt.outcome == DeliveryAttempt.Outcome.TRANSIENT:
         what = "failed, no attempts left"
-    message = f"{delivery.get_channel_display()} to {who}: {what} (attempt {attempt.number}; {attempt.answer})"
+    message = f"{lead}: {what} (attempt {attempt.number}; {attempt.answer})"
     if fallback is not None:
         message += f"; trying {fallback.get_channel_display()} next"
     timeline_add(
-        incident,
+        Incident(pk=incident_id),  # the timeline only needs its id; saves loading the row
         TimelineEntry.Kind.NOTIFIED,
         message,
         actor_label="IRP",
@@ -42,6 +62,6 @@ def record_delivery_attempt(
             "user": delivery.user_id,
             "outcome": attempt.outcome,
             "attempt": attempt.number,
-            "duration_ms": attempt.duration_ms,
+            **data,
         },
     )

@@ -208,9 +208,9 @@ def public_incident_update(
                 row.component: ComponentStatus.OPERATIONAL for row in public.affected.select_related("component")
             }
         update = _record_update(public, status=status, body=body, impacts=impacts, actor=actor, at=at)
-        if public.incident_id is not None:
+        if (incident := public.incident) is not None:
             timeline_add(
-                public.incident,  # type: ignore[arg-type]
+                incident,
                 TimelineEntry.Kind.STATUS_PAGE,
                 f"Status page update ({public.get_status_display().lower()}): {update.body}",
                 at=at,
@@ -328,7 +328,7 @@ def maintenance_delete(maintenance: ScheduledMaintenance) -> None:
         status_config_changed()
 
 
-MAINTENANCE_MESSAGES = {
+MAINTENANCE_MESSAGES: dict[str, str] = {
     ScheduledMaintenance.Status.IN_PROGRESS: "The scheduled maintenance is in progress.",
     ScheduledMaintenance.Status.VERIFYING: "The work is done; we are verifying it.",
     ScheduledMaintenance.Status.COMPLETED: "The scheduled maintenance has been completed.",
@@ -367,7 +367,7 @@ def maintenance_transition(
         update = PublicIncidentUpdate.objects.create(
             maintenance=maintenance,
             status=new_status,
-            body=body.strip() or MAINTENANCE_MESSAGES[new_status],  # type: ignore[index]
+            body=body.strip() or MAINTENANCE_MESSAGES[new_status],
             created_at=at,
             affected_components=_affected_snapshot(moved, components),
             created_by=actor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,19 +46,6 @@ MINUTE = timedelta(minutes=1)
 @pytest.fixture(autouse=True)
 def default_cadence(migrated_data: None) -> None:
     importlib.import_module("incidents.migrations.0008_runbooks_comms").create_default_cadence(apps, None)
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_HOST_USER = ""
-        settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
-        yield receiver
 
 
 @pytest.fixture(autouse=True)

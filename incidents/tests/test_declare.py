@@ -4,7 +4,7 @@ an incident opened by an alert, records when the problem began, and refuses bad 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,12 +24,6 @@ from oncall import deliveries
 from oncall.models import Delivery
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture(autouse=True)

@@ -84,12 +84,6 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 def start_irp(database_url: str, tmp_path: Path) -> Iterator[Callable[[dict[str, str]], IRPProcesses]]:
     """IRPProcesses on the test database; all of them (and whatever they forked) end before the
     test database is flushed, since this fixture is torn down before `migrated_data`'s."""

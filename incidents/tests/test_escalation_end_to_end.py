@@ -4,7 +4,7 @@ HTTP, the engine ticking, deliveries sent to a real SMTP server and local HTTP r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,25 +22,6 @@ from oncall.models import ContactMethod, Delivery, Layer, NotificationRule, Sche
 from oncall.services import layer_save
 
 pytestmark = pytest.mark.usefixtures("migrated_data")
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_HOST_USER = ""
-        settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
-        yield receiver
-
-
-@pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ and deliveries sent to a local webhook receiver; who may act; and the page's esc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -27,12 +27,6 @@ from oncall.models import Delivery
 pytestmark = pytest.mark.django_db
 
 ACTIONS = ("acknowledge", "resolve", "escalate", "reassign")
-
-
-@pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture(autouse=True)

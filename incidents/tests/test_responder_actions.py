@@ -4,7 +4,7 @@ services and the REST API, with the engine ticking and pages delivered to a loca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -28,12 +28,6 @@ from oncall import deliveries
 from oncall.models import Delivery
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    with HttpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from oncall.models import Delivery
 pytestmark = pytest.mark.django_db
 
 
-def open_incident(service: Service, *, severity: str = "P1", alerts: list[dict[str, Any]] = ()) -> Incident:  # type: ignore[assignment]
+def open_incident(service: Service, *, severity: str = "P1", alerts: Sequence[dict[str, Any]] = ()) -> Incident:
     incident = Incident.objects.create(
         title="Checkout is down", severity=SeverityLevel.objects.get(name=severity), service=service
     )
@@ -34,7 +34,7 @@ def open_incident(service: Service, *, severity: str = "P1", alerts: list[dict[s
     return incident
 
 
-def runbook(title: str, *, services: list[Service] = (), **fields: Any) -> Runbook:  # type: ignore[assignment]
+def runbook(title: str, *, services: Sequence[Service] = (), **fields: Any) -> Runbook:
     book = Runbook.objects.create(title=title, **fields)
     book.services.set(services)
     return book

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from incidents.services.statuspage import (
     maintenance_schedule,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail

@@ -444,7 +444,7 @@ def test_stakeholders_read_the_workspace_but_cannot_act(stakeholder: User, respo
                 "text": "x",
                 "reason": "x",
                 "severity": level("P2").pk,
-                "role": Role.objects.first().pk,  # type: ignore[union-attr]
+                "role": Role.objects.get(key="incident-commander").pk,
                 "user": stakeholder.pk,
                 "users": [responder.pk],
                 "target": other.pk,
