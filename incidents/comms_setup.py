@@ -35,25 +35,29 @@ def on_severity_changed(sender: Any, incident_id: int, **kwargs: Any) -> None:
     comms_schedule(incident, base=changed_at)
 
 
-def record_reminder_attempt(sender: Any, delivery: Any, attempt: Any, fallback: Any, **kwargs: Any) -> None:
+def record_reminder_attempts(sender: Any, attempted: list[Any], **kwargs: Any) -> None:
     """A reminder's delivery goes on the incident's timeline, as pages do."""
     from incidents.models.comms import CommsObligation
     from incidents.receivers import attempt_entry
     from incidents.services.timeline import person_name
 
-    kind, _, obligation_id = delivery.subject.partition(":")
-    if kind != "comms":
+    about = {}
+    for item in attempted:
+        kind, _, obligation_id = item.delivery.subject.partition(":")
+        if kind == "comms":
+            about[item.delivery.pk] = int(obligation_id)
+    if not about:
         return
-    incident_id = CommsObligation.objects.filter(pk=int(obligation_id)).values_list("incident_id", flat=True).first()
-    if incident_id is None:
-        return
-    attempt_entry(
-        incident_id,
-        delivery,
-        attempt,
-        fallback,
-        lead=f"Reminder by {delivery.get_channel_display()} to {person_name(delivery.user)}",
-        obligation=int(obligation_id),
+    incident_of = dict(CommsObligation.objects.filter(pk__in=set(about.values())).values_list("pk", "incident_id"))
+    TimelineEntry.objects.bulk_create(
+        attempt_entry(
+            incident_of[about[item.delivery.pk]],
+            item,
+            lead=f"Reminder by {item.delivery.get_channel_display()} to {person_name(item.delivery.user)}",
+            obligation=about[item.delivery.pk],
+        )
+        for item in attempted
+        if about.get(item.delivery.pk) in incident_of
     )
 
 
@@ -64,11 +68,11 @@ def connect() -> None:
     from incidents.services.lifecycle import incident_status_changed
     from incidents.signals import severity_changed
     from irp_site import auditor, engine
-    from oncall.deliveries import delivery_attempted, register_renderer
+    from oncall.deliveries import deliveries_attempted, register_renderer
 
     register_renderer("comms", comms_message)
     engine.register("comms", comms_tick)
     auditor.register_probe("communication reminders", oldest_due_obligation)
     incident_status_changed.connect(on_status_changed, dispatch_uid="comms_status_changed")
     severity_changed.connect(on_severity_changed, dispatch_uid="comms_severity_changed")
-    delivery_attempted.connect(record_reminder_attempt, dispatch_uid="comms_delivery_timeline")
+    deliveries_attempted.connect(record_reminder_attempts, dispatch_uid="comms_delivery_timeline")

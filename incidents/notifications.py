@@ -15,7 +15,7 @@ from incidents.action_links import action_link_token, action_link_url
 from incidents.models import Incident
 from incidents.models.comms import CommsObligation, IncidentUpdate
 from incidents.services.comms import obligation_labels
-from incidents.services.runbooks import RunbookMatch, runbook_matches
+from incidents.services.runbooks import RunbookMatch, cached_runbook_matches
 from oncall.models import ContactMethod
 
 # Links to this many runbooks at most in a page; the incident page lists them all.
@@ -199,13 +199,7 @@ def stakeholder_notice_message(update: IncidentUpdate) -> dict[str, str]:
 
 
 def _runbooks_of(incident: Incident) -> list[RunbookMatch]:
-    # An escalation step renders one message per person and contact method from the same incident
-    # object: look its runbooks up once.
-    cached: list[RunbookMatch] | None = getattr(incident, "_page_runbooks", None)
-    if cached is None:
-        cached = runbook_matches(incident)[:RUNBOOKS_IN_A_PAGE]
-        incident._page_runbooks = cached  # type: ignore[attr-defined]
-    return cached
+    return cached_runbook_matches(incident)[:RUNBOOKS_IN_A_PAGE]
 
 
 def _slack_escape(text: str) -> str:

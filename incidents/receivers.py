@@ -4,43 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from incidents.models import Incident, TimelineEntry
-from incidents.services.timeline import person_name, timeline_add
+from incidents.services.timeline import person_name
+from oncall.deliveries import Attempted
 from oncall.models import Delivery, DeliveryAttempt
 
 
-def record_delivery_attempt(
-    sender: Any, delivery: Delivery, attempt: DeliveryAttempt, fallback: Delivery | None, **kwargs: Any
-) -> None:
+def record_delivery_attempts(sender: Any, attempted: list[Attempted], **kwargs: Any) -> None:
     """Every notification attempt goes on the incident's timeline: channel, person, outcome."""
-    kind, _, subject_id = delivery.subject.partition(":")
-    if kind != "incident":
-        return
-    incident_id = int(subject_id)
-    if not Incident.objects.filter(pk=incident_id).exists():
-        return
-    who = person_name(delivery.user)
-    attempt_entry(
-        incident_id,
-        delivery,
-        attempt,
-        fallback,
-        lead=f"{delivery.get_channel_display()} to {who}",
-        duration_ms=attempt.duration_ms,
+    about = {item.delivery.pk: int(item.delivery.subject.partition(":")[2]) for item in attempted if _is_page(item)}
+    existing = set(Incident.objects.filter(pk__in=set(about.values())).values_list("pk", flat=True)) if about else set()
+    TimelineEntry.objects.bulk_create(
+        attempt_entry(
+            about[item.delivery.pk],
+            item,
+            lead=f"{item.delivery.get_channel_display()} to {person_name(item.delivery.user)}",
+            duration_ms=item.attempt.duration_ms,
+        )
+        for item in attempted
+        if about.get(item.delivery.pk) in existing
     )
 
 
-def attempt_entry(
-    incident_id: int,
-    delivery: Delivery,
-    attempt: DeliveryAttempt,
-    fallback: Delivery | None,
-    *,
-    lead: str,
-    **data: Any,
-) -> None:
-    """The timeline entry for one attempt of a delivery about the incident: `lead` ("Slack to Ana"),
-    how it went, and what comes next."""
+def _is_page(item: Attempted) -> bool:
+    return item.delivery.subject.partition(":")[0] == "incident"
+
+
+def attempt_entry(incident_id: int, attempted: Attempted, *, lead: str, **data: Any) -> TimelineEntry:
+    """The timeline entry (unsaved) for one attempt of a delivery about the incident: `lead`
+    ("Slack to Ana"), how it went, and what comes next."""
+    delivery, attempt, fallback = attempted.delivery, attempted.attempt, attempted.fallback
     what = {
         DeliveryAttempt.Outcome.SENT: "sent",
         DeliveryAttempt.Outcome.TRANSIENT: "failed, will retry",
@@ -51,10 +46,11 @@ def attempt_entry(
     message = f"{lead}: {what} (attempt {attempt.number}; {attempt.answer})"
     if fallback is not None:
         message += f"; trying {fallback.get_channel_display()} next"
-    timeline_add(
-        Incident(pk=incident_id),  # the timeline only needs its id; saves loading the row
-        TimelineEntry.Kind.NOTIFIED,
-        message,
+    return TimelineEntry(
+        incident_id=incident_id,
+        kind=TimelineEntry.Kind.NOTIFIED,
+        message=message,
+        at=timezone.now(),
         actor_label="IRP",
         data={
             "delivery": delivery.pk,

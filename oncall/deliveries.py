@@ -14,14 +14,15 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 from django.db.models import F, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -30,9 +31,6 @@ from oncall import notifiers
 from oncall.models import ContactMethod, Delivery, DeliveryAttempt, NotificationRule
 
 logger = logging.getLogger(__name__)
-
-# Sent inside the transaction that records an attempt, so the audit trail commits with it.
-delivery_attempted = Signal()  # args: delivery, attempt, fallback (Delivery | None)
 
 # Renders the message of a delivery for one channel: (subject, user, method, delivery key, context).
 # The last argument is the subject itself when the caller has it at hand (saves a query), else None.
@@ -220,103 +218,182 @@ def _senders() -> ThreadPoolExecutor:
     return _pool
 
 
-def _deliver_in_sender(delivery_id: int) -> str:
-    # django-q2 tidies the connection of its own thread before each task; a sender thread keeps its
-    # connection across batches, so it drops it itself once it has seen an error on it.
-    if connection.errors_occurred:
-        close_old_connections()
-    try:
-        return deliver(delivery_id)
-    except Exception:
-        # The delivery stays "sending" until its lease runs out; the dispatcher then sends it again.
-        logger.exception("Delivery %s failed unexpectedly", delivery_id)
-        return "error"
+@dataclass
+class Sent:
+    """One attempt's send, waiting to be recorded."""
+
+    delivery: Delivery
+    result: notifiers.SendResult
+    started_at: datetime
+    duration_ms: float
+
+
+@dataclass
+class Attempted:
+    """One recorded attempt, as `deliveries_attempted` hands it to the apps that keep a trail."""
+
+    delivery: Delivery
+    attempt: DeliveryAttempt
+    fallback: Delivery | None
+
+
+# Sent inside the transaction that records a batch of attempts, so the audit trail commits with it.
+deliveries_attempted = Signal()  # args: attempted (list[Attempted])
+
+# Sends of a batch finished within this long of each other are recorded together; a slow provider
+# holds up the bookkeeping of the others' sends no longer than this.
+RECORD_TOGETHER_SECONDS = 1.0
 
 
 def deliver_batch(delivery_ids: list[int]) -> dict[str, int]:
-    """The django-q2 task: send a batch of deliveries, several at once, so that one slow provider
-    does not hold up the pages behind it. Returns how many ended how."""
-    if len(delivery_ids) == 1:
-        return {deliver(delivery_ids[0]): 1}
-    return dict(Counter(_senders().map(_deliver_in_sender, delivery_ids)))
+    """The django-q2 task: claim a batch of deliveries, send them several at once (one slow
+    provider does not hold up the pages behind it), and record their attempts together.
+    Idempotent: a delivery no longer queued and due is skipped. Returns how many ended how."""
+    claimed = _claim(delivery_ids, timezone.now())
+    outcomes: Counter[str] = Counter()
+    if len(claimed) < len(delivery_ids):
+        outcomes["not due or already handled"] = len(delivery_ids) - len(claimed)
+    for sent in _send_all(claimed):
+        for attempted in record_attempts(sent):
+            outcomes[attempted.attempt.outcome] += 1
+    return dict(outcomes)
 
 
 def deliver(delivery_id: int) -> str:
     """Send one delivery if it is still queued and due. Idempotent."""
-    now = timezone.now()
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=Delivery.Status.QUEUED, due_at__lte=now + timedelta(seconds=1)
-    ).update(
-        status=Delivery.Status.SENDING,
-        lease_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
-    if not claimed:
-        return "not due or already handled"
-    delivery = Delivery.objects.select_related("contact_method", "user").get(pk=delivery_id)
-    secret = delivery.contact_method.signing_secret if delivery.contact_method else ""
-    started = time.monotonic()
-    result = notifiers.send(delivery, signing_secret=secret)
-    record_attempt(delivery, result, started_at=now, duration_ms=(time.monotonic() - started) * 1000)
-    return result.outcome
+    outcomes = deliver_batch([delivery_id])
+    return next(iter(outcomes), "error")
 
 
-def record_attempt(
-    delivery: Delivery, result: notifiers.SendResult, *, started_at: datetime, duration_ms: float
-) -> DeliveryAttempt:
-    now = timezone.now()
-    outcome = result.outcome
-    if outcome == DeliveryAttempt.Outcome.TRANSIENT and delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-        outcome = DeliveryAttempt.Outcome.PERMANENT
-    fallback = None
+def _claim(delivery_ids: list[int], now: datetime) -> list[Delivery]:
+    """Take the lease on those of `delivery_ids` still queued and due, in one transaction."""
     with transaction.atomic():
-        attempt = DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
-            started_at=started_at,
-            duration_ms=round(duration_ms, 1),
-            outcome=result.outcome,
-            answer=result.answer[:500],
+        deliveries = list(
+            Delivery.objects.filter(
+                pk__in=delivery_ids, status=Delivery.Status.QUEUED, due_at__lte=now + timedelta(seconds=1)
+            )
+            .select_related("contact_method", "user")
+            .select_for_update(of=("self",))
+            .order_by("pk")  # one lock order for every worker
         )
-        # Only the attempt that holds the row may move it back or fail it: a worker that outlived
-        # its lease must not undo the newer attempt of whoever was given the delivery after it.
-        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING, attempts=delivery.attempts)
-        if outcome == DeliveryAttempt.Outcome.SENT:
-            # A success from any attempt ends the delivery (a later attempt may still be queued).
-            changes: dict[str, Any] = {
-                "status": Delivery.Status.SENT,
-                "sent_at": now,
-                "provider_id": result.provider_id,
-                "lease_until": None,
-                "last_error": "",
-            }
-            moved = Delivery.objects.filter(
-                pk=delivery.pk, status__in=(Delivery.Status.SENDING, Delivery.Status.QUEUED)
-            ).update(**changes)
-        elif outcome == DeliveryAttempt.Outcome.TRANSIENT:
-            wait = result.retry_after if result.retry_after is not None else backoff(delivery.attempts)
-            changes = {
-                "status": Delivery.Status.QUEUED,
-                "due_at": now + timedelta(seconds=wait),
-                "dispatched_at": None,
-                "lease_until": None,
-                "last_error": result.answer[:500],
-            }
-            moved = mine.update(**changes)
-        else:
-            changes = {"status": Delivery.Status.FAILED, "lease_until": None, "last_error": result.answer[:500]}
-            moved = mine.update(**changes)
-            if moved:
-                fallback = _fall_back(delivery, now)
-        if moved:
-            for field, value in changes.items():
-                setattr(delivery, field, value)
-        else:
-            # Someone else moved it meanwhile (a newer attempt, a cancel): report what it is now.
-            delivery.status = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).get()
-        _note_outcome(delivery, outcome, result.answer[:500], now)
-        delivery_attempted.send(sender=Delivery, delivery=delivery, attempt=attempt, fallback=fallback)
-    return attempt
+        if deliveries:
+            lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+            Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+                status=Delivery.Status.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+            )
+            for delivery in deliveries:
+                delivery.status, delivery.lease_until = Delivery.Status.SENDING, lease_until
+                delivery.attempts += 1
+    return deliveries
+
+
+def _send(delivery: Delivery) -> Sent:
+    # No database in here: it runs in a sender thread.
+    started_at, started = timezone.now(), time.monotonic()
+    secret = delivery.contact_method.signing_secret if delivery.contact_method else ""
+    result = notifiers.send(delivery, signing_secret=secret)
+    return Sent(delivery, result, started_at, (time.monotonic() - started) * 1000)
+
+
+def _send_all(deliveries: list[Delivery]) -> Iterator[list[Sent]]:
+    """Send them all, yielding the finished sends in groups to record (network I/O outside any
+    transaction). A send that raises stays "sending" until its lease runs out; the dispatcher then
+    sends it again."""
+    if len(deliveries) == 1:
+        try:
+            yield [_send(deliveries[0])]
+        except Exception:
+            logger.exception("Delivery %s failed unexpectedly", deliveries[0].pk)
+        return
+    pending: set[Future[Sent]] = {_senders().submit(_send, delivery) for delivery in deliveries}
+    while pending:
+        done, pending = wait(pending, timeout=RECORD_TOGETHER_SECONDS)
+        finished = []
+        for future in done:
+            try:
+                finished.append(future.result())
+            except Exception:
+                logger.exception("A delivery failed unexpectedly")
+        if finished:
+            yield finished
+
+
+def record_attempts(sends: list[Sent]) -> list[Attempted]:
+    """Record the attempts of a batch and move each delivery on, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        by_pk = {sent.delivery.pk: sent for sent in sends}
+        # Under the lock: only the attempt that holds the row may move it back or fail it (a worker
+        # that outlived its lease must not undo the newer attempt of whoever was given it after).
+        current = {
+            pk: (status, attempts)
+            for pk, status, attempts in Delivery.objects.filter(pk__in=by_pk)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "status", "attempts")
+        }
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=sent.delivery,
+                number=sent.delivery.attempts,
+                started_at=sent.started_at,
+                duration_ms=round(sent.duration_ms, 1),
+                outcome=sent.result.outcome,
+                answer=sent.result.answer[:500],
+            )
+            for sent in sends
+        )
+        moved: dict[str, list[Delivery]] = {}
+        failed = []
+        for sent in sends:
+            delivery, result = sent.delivery, sent.result
+            status, attempts_now = current.get(delivery.pk, (Delivery.Status.CANCELLED, None))
+            mine = status == Delivery.Status.SENDING and attempts_now == delivery.attempts
+            outcome = _final_outcome(delivery, result)
+            if outcome == DeliveryAttempt.Outcome.SENT and status in (Delivery.Status.SENDING, Delivery.Status.QUEUED):
+                # A success from any attempt ends the delivery (a later attempt may still be queued).
+                delivery.status, delivery.sent_at, delivery.provider_id = Delivery.Status.SENT, now, result.provider_id
+                delivery.lease_until, delivery.last_error = None, ""
+            elif outcome == DeliveryAttempt.Outcome.TRANSIENT and mine:
+                wait_s = result.retry_after if result.retry_after is not None else backoff(delivery.attempts)
+                delivery.status, delivery.due_at = Delivery.Status.QUEUED, now + timedelta(seconds=wait_s)
+                delivery.dispatched_at, delivery.lease_until, delivery.last_error = None, None, result.answer[:500]
+            elif outcome == DeliveryAttempt.Outcome.PERMANENT and mine:
+                delivery.status, delivery.lease_until = Delivery.Status.FAILED, None
+                delivery.last_error = result.answer[:500]
+                failed.append(delivery)
+            else:
+                # Someone else moved it meanwhile (a newer attempt, a cancel): report what it is now.
+                delivery.status = status
+                continue
+            moved.setdefault(outcome, []).append(delivery)
+        for outcome, changed in moved.items():
+            Delivery.objects.bulk_update(changed, MOVED_FIELDS[outcome])
+        fallbacks = {delivery.pk: _fall_back(delivery, now) for delivery in failed}
+        # Each method once, with its last word: a batch often pages through one webhook.
+        last_of_method = {sent.delivery.contact_method_id: sent for sent in sends}
+        for sent in last_of_method.values():
+            _note_outcome(sent.delivery, _final_outcome(sent.delivery, sent.result), sent.result.answer[:500], now)
+        attempted = [
+            Attempted(sent.delivery, attempt, fallbacks.get(sent.delivery.pk))
+            for sent, attempt in zip(sends, attempts, strict=True)
+        ]
+        deliveries_attempted.send(sender=Delivery, attempted=attempted)
+    return attempted
+
+
+MOVED_FIELDS: dict[str, list[str]] = {
+    DeliveryAttempt.Outcome.SENT: ["status", "sent_at", "provider_id", "lease_until", "last_error"],
+    DeliveryAttempt.Outcome.TRANSIENT: ["status", "due_at", "dispatched_at", "lease_until", "last_error"],
+    DeliveryAttempt.Outcome.PERMANENT: ["status", "lease_until", "last_error"],
+}
+
+
+def _final_outcome(delivery: Delivery, result: notifiers.SendResult) -> str:
+    # A transient failure on the last allowed attempt ends the delivery like a permanent one.
+    if result.outcome == DeliveryAttempt.Outcome.TRANSIENT and delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        return DeliveryAttempt.Outcome.PERMANENT
+    return result.outcome
 
 
 # A contact method's last outcome is rewritten at most this often while it stays the same: a busy

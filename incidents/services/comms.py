@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -244,8 +244,24 @@ def obligation_labels(obligations: list[CommsObligation]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def _fire(obligations: list[CommsObligation], stage: str, now: datetime) -> None:
-    """Move obligations of one incident that fall due together to `stage`, telling its person once."""
+@dataclass
+class _Progress:
+    """What a batch of reminders writes once it has paged: timeline entries, and each obligation's
+    new stage and next action (one UPDATE per distinct pair, not one per obligation)."""
+
+    entries: list[TimelineEntry] = field(default_factory=list)
+    stages: dict[tuple[str, datetime | None], list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def write(self) -> None:
+        TimelineEntry.objects.bulk_create(self.entries)
+        for (stage, next_action_at), ids in self.stages.items():
+            CommsObligation.objects.filter(pk__in=ids).update(stage=stage, next_action_at=next_action_at)
+
+
+def _fire(obligations: list[CommsObligation], stage: str, now: datetime, progress: _Progress) -> None:
+    """Move obligations of one incident that fall due together to `stage`, telling its person once.
+    The page (the only write here) comes last, in a savepoint of its own: if anything before it
+    fails, nothing of this group is written."""
     incident = obligations[0].incident
     memo: dict[str, User | None] = {}
     user, as_what = _first_of(incident, RECIPIENTS[stage], memo)
@@ -273,36 +289,47 @@ def _fire(obligations: list[CommsObligation], stage: str, now: datetime) -> None
     else:
         message = f"{what}: {verb} {person_name(user)} ({as_what})."
     ids = [obligation.pk for obligation in obligations]
-    timeline_add(
-        incident,
-        TimelineEntry.Kind.COMMS_REMINDER,
-        message,
-        at=now,
-        actor_label="IRP",
-        data={
-            "obligations": ids,
-            "kinds": [obligation.kind for obligation in obligations],
-            "stage": stage,
-            "users": [user.pk] if page and user is not None else [],
-        },
-    )
-    if page and user is not None:
-        _, problem = deliveries.page_person(
-            subject=obligation_subject(ids[0]),
-            page_key=f"comms{ids[0]}:{stage}:u{user.pk}",
-            user=user,
-            urgency=incident.severity.urgency,
+    entries = [
+        TimelineEntry(
+            incident=incident,
+            kind=TimelineEntry.Kind.COMMS_REMINDER,
+            message=message,
             at=now,
-            context={"obligation_ids": ids, "stage": stage, "as": as_what, "at": now.isoformat()},
-            subject_object=obligations,
+            actor_label="IRP",
+            data={
+                "obligations": ids,
+                "kinds": [obligation.kind for obligation in obligations],
+                "stage": stage,
+                "users": [user.pk] if page and user is not None else [],
+            },
         )
-        if problem:
-            timeline_add(incident, TimelineEntry.Kind.NOTIFIED, problem, at=now, actor_label="IRP")
+    ]
     # The next stage comes one grace period after this one: reminded at due, IC at due + grace, …
     graces = list(NEXT_STAGE).index(stage) if stage in NEXT_STAGE else None
-    for obligation in obligations:
-        next_action_at = obligation.due_at + obligation.rule.grace * graces if graces is not None else None
-        CommsObligation.objects.filter(pk=obligation.pk).update(stage=stage, next_action_at=next_action_at)
+    stages = [
+        ((stage, obligation.due_at + obligation.rule.grace * graces if graces is not None else None), obligation.pk)
+        for obligation in obligations
+    ]
+    if page and user is not None:
+        with transaction.atomic():
+            _, problem = deliveries.page_person(
+                subject=obligation_subject(ids[0]),
+                page_key=f"comms{ids[0]}:{stage}:u{user.pk}",
+                user=user,
+                urgency=incident.severity.urgency,
+                at=now,
+                context={"obligation_ids": ids, "stage": stage, "as": as_what, "at": now.isoformat()},
+                subject_object=obligations,
+            )
+        if problem:
+            entries.append(
+                TimelineEntry(
+                    incident=incident, kind=TimelineEntry.Kind.NOTIFIED, message=problem, at=now, actor_label="IRP"
+                )
+            )
+    progress.entries += entries
+    for key, pk in stages:
+        progress.stages[key].append(pk)
 
 
 def advance_due(now: datetime) -> int:
@@ -339,15 +366,16 @@ def advance_due(now: datetime) -> int:
                 CommsObligation.objects.filter(pk=obligation.pk).update(next_action_at=None)
             else:
                 groups.setdefault((incident.pk, next_stage), []).append(obligation)
+        progress = _Progress()
         for (_, stage), group in groups.items():
             try:
-                with transaction.atomic():
-                    _fire(group, stage, now)
+                _fire(group, stage, now, progress)
             except Exception:
                 logger.exception("comms obligations %s failed; trying again shortly", [o.pk for o in group])
                 CommsObligation.objects.filter(pk__in=[o.pk for o in group]).update(
                     next_action_at=now + RETRY_BROKEN_OBLIGATION_AFTER
                 )
+        progress.write()
     return len(obligations)
 
 

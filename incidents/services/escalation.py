@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,8 @@ from django.db import transaction
 from django.db.models import Min
 
 from incidents.models import EscalationRun, Incident, TimelineEntry
-from incidents.services.timeline import person_name, timeline_add
+from incidents.services.runbooks import prime_runbook_matches
+from incidents.services.timeline import person_name
 from oncall import deliveries
 from oncall.models import EscalationPolicy
 from oncall.targets import active_users, distinct_targets, policy_snapshot, step_targets
@@ -59,18 +61,26 @@ def run_start(
     if snapshot is None:
         policy = policy or incident.service.escalation_policy
         snapshot = policy_snapshot(policy) if policy else {}
-    severity = incident.severity
     return EscalationRun.objects.create(
-        incident=incident,
-        policy=policy if policy is not None and policy.pk else None,
-        snapshot=snapshot,
-        ack_window=severity.ack_window or DEFAULT_ACK_WINDOW,
-        depth=severity.escalation_depth,
-        urgency=severity.urgency,
-        reason=reason,
-        next_action_at=due,
-        started_at=due,
+        **_run_fields(incident, due=due, reason=reason, policy=policy, snapshot=snapshot)
     )
+
+
+def _run_fields(
+    incident: Incident, *, due: datetime, reason: str, policy: EscalationPolicy | None, snapshot: dict[str, Any]
+) -> dict[str, Any]:
+    severity = incident.severity
+    return {
+        "incident": incident,
+        "policy": policy if policy is not None and policy.pk else None,
+        "snapshot": snapshot,
+        "ack_window": severity.ack_window or DEFAULT_ACK_WINDOW,
+        "depth": severity.escalation_depth,
+        "urgency": severity.urgency,
+        "reason": reason,
+        "next_action_at": due,
+        "started_at": due,
+    }
 
 
 def runs_stop(incident: Incident, end: EscalationRun.End, *, at: datetime) -> int:
@@ -80,6 +90,30 @@ def runs_stop(incident: Incident, end: EscalationRun.End, *, at: datetime) -> in
     )
     deliveries.cancel(incident_subject(incident.pk), reason=f"Incident {end.label.lower()}.")
     return stopped
+
+
+@dataclass
+class _Batch:
+    """One engine transaction's shared state: what it looked up (a burst of incidents shares a few
+    policies and people, all as of the same instant), and the timeline entries and run changes it
+    writes once for the whole batch rather than once per run."""
+
+    now: datetime
+    memo: dict[Any, Any] = field(default_factory=dict)
+    entries: list[TimelineEntry] = field(default_factory=list)
+    runs: dict[int, EscalationRun] = field(default_factory=dict)
+
+    def note(self, incident: Incident, kind: TimelineEntry.Kind, message: str, **data: Any) -> None:
+        self.entries.append(
+            TimelineEntry(incident=incident, kind=kind, message=message, at=self.now, actor_label="IRP", data=data)
+        )
+
+    def write(self) -> None:
+        TimelineEntry.objects.bulk_create(self.entries)
+        EscalationRun.objects.bulk_update(self.runs.values(), RUN_PROGRESS_FIELDS)
+
+
+RUN_PROGRESS_FIELDS = ["step_index", "round", "round_robin", "next_action_at", "ended_at", "end_reason"]
 
 
 def start_due(now: datetime) -> int:
@@ -95,26 +129,29 @@ def start_due(now: datetime) -> int:
         if not incidents:
             return 0
         Incident.objects.filter(pk__in=[incident.pk for incident in incidents]).update(pages_at=None)
-        # A burst of incidents usually shares a few policies and people: look each up once a batch.
-        snapshots: dict[int, dict[str, Any]] = {}
-        memo: dict[Any, Any] = {}
         EscalationRun.objects.filter(incident__in=incidents, ended_at__isnull=True).update(
             next_action_at=None, ended_at=now, end_reason=EscalationRun.End.REPLACED
         )
+        snapshots: dict[int, dict[str, Any]] = {}
         for incident in incidents:
             policy = incident.service.escalation_policy
             if policy is not None and policy.pk not in snapshots:
                 snapshots[policy.pk] = policy_snapshot(policy)
-            run = run_start(
-                incident,
-                due=incident.pages_at or now,
-                reason="Incident opened",
-                policy=policy,
-                snapshot=snapshots[policy.pk] if policy is not None else {},
-                end_active=False,
+        runs = EscalationRun.objects.bulk_create(
+            EscalationRun(
+                **_run_fields(
+                    incident,
+                    due=incident.pages_at or now,
+                    reason="Incident opened",
+                    policy=incident.service.escalation_policy,
+                    snapshot=snapshots[incident.service.escalation_policy.pk]
+                    if incident.service.escalation_policy is not None
+                    else {},
+                )
             )
-            run.incident = incident
-            _fire_safely(run, now, memo)
+            for incident in incidents
+        )
+        _fire_all(runs, now)
     return len(incidents)
 
 
@@ -127,22 +164,33 @@ def advance_due(now: datetime) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_action_at")[:BATCH]
         )
-        memo: dict[Any, Any] = {}
-        for run in runs:
-            _fire_safely(run, now, memo)
+        _fire_all(runs, now)
     return len(runs)
 
 
-def _fire_safely(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
+def _fire_all(runs: list[EscalationRun], now: datetime) -> None:
+    batch = _Batch(now)
+    prime_runbook_matches([run.incident for run in runs])
+    for run in runs:
+        _fire_safely(run, batch)
+    batch.write()
+
+
+def _fire_safely(run: EscalationRun, batch: _Batch) -> None:
     """Fire a due run in a savepoint: one broken run must not hold up the others."""
+    now = batch.now
     if run.next_action_at is None or run.next_action_at > now:
         return
+    noted = len(batch.entries)
     try:
         with transaction.atomic():
-            _fire(run, now, memo)
+            _fire(run, batch)
     except Exception:
         logger.exception("escalation run %s failed; trying again shortly", run.pk)
+        del batch.entries[noted:]
         EscalationRun.objects.filter(pk=run.pk).update(next_action_at=now + RETRY_BROKEN_RUN_AFTER)
+    else:
+        batch.runs[run.pk] = run
 
 
 def escalation_tick(now: datetime) -> None:
@@ -154,25 +202,24 @@ def escalation_tick(now: datetime) -> None:
             return
 
 
-def _end(run: EscalationRun, end: EscalationRun.End, now: datetime, message: str) -> None:
+def _end(run: EscalationRun, end: EscalationRun.End, batch: _Batch, message: str) -> None:
     run.next_action_at = None
-    run.ended_at = now
+    run.ended_at = batch.now
     run.end_reason = end
-    run.save(update_fields=["next_action_at", "ended_at", "end_reason"])
-    timeline_add(run.incident, TimelineEntry.Kind.ESCALATION_ENDED, message, at=now, actor_label="IRP")
+    batch.note(run.incident, TimelineEntry.Kind.ESCALATION_ENDED, message)
 
 
-def _fire(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
+def _fire(run: EscalationRun, batch: _Batch) -> None:
     incident = run.incident
     if incident.status != Incident.Status.TRIGGERED:
         # Ack and resolve stop runs themselves; this only tidies a run they could not see.
-        _end(run, EscalationRun.End(incident.status), now, "Escalation stopped: the incident is no longer triggered.")
+        _end(run, EscalationRun.End(incident.status), batch, "Escalation stopped: the incident is no longer triggered.")
         return
     steps = run.steps
     if not steps:
-        _end(run, EscalationRun.End.NO_POLICY, now, "Nobody was paged: the service has no escalation policy.")
+        _end(run, EscalationRun.End.NO_POLICY, batch, "Nobody was paged: the service has no escalation policy.")
         return
-    due = run.next_action_at or now
+    due = run.next_action_at or batch.now
     repeat_count = int(run.snapshot.get("repeat_count", 0))
     # Steps with nobody to notify (an empty rota) are passed at once rather than waited out.
     for _ in range(len(steps) * (repeat_count + 1) + 1):
@@ -180,29 +227,26 @@ def _fire(run: EscalationRun, now: datetime, memo: dict[Any, Any]) -> None:
             _end(
                 run,
                 EscalationRun.End.EXHAUSTED,
-                now,
+                batch,
                 f"Nobody acknowledged after {len(steps)} step(s)"
                 + (f" and {repeat_count} repeat(s)" if repeat_count else "")
                 + "; escalation has run out.",
             )
             return
         step = steps[run.step_index]
-        notified = _notify_step(run, step, now, memo)
+        notified = _notify_step(run, step, batch)
         run.step_index += 1
         if run.step_index >= len(steps):
             run.step_index = 0
             run.round += 1
         if notified:
             run.next_action_at = due + run.window_of(step)
-            run.save(update_fields=["step_index", "round", "round_robin", "next_action_at"])
             return
-    run.save(update_fields=["step_index", "round", "round_robin", "next_action_at"])
 
 
-def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime, memo: dict[Any, Any]) -> bool:
-    """Page the step's targets. `memo` holds what this batch already looked up (targets, people,
-    their rules), all as of the same instant."""
-    incident = run.incident
+def _notify_step(run: EscalationRun, step: dict[str, Any], batch: _Batch) -> bool:
+    """Page the step's targets, with what the batch already looked up (targets, people, rules)."""
+    incident, now, memo = run.incident, batch.now, batch.memo
     index = run.step_index
     step_key = ("targets", json.dumps(step, sort_keys=True))
     if step_key not in memo:
@@ -221,23 +265,23 @@ def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime, memo: 
     targets = [(label, user_id) for label, user_id in targets if user_id in users]
     where = f"Step {index + 1} of {len(run.steps)}" + (f", repeat {run.round}" if run.round else "")
     if not targets:
-        timeline_add(
+        batch.note(
             incident,
             TimelineEntry.Kind.ESCALATED,
             f"{where}: nobody to notify (nobody on call); moving on.",
-            at=now,
-            actor_label="IRP",
-            data={"step": index + 1, "round": run.round, "users": []},
+            step=index + 1,
+            round=run.round,
+            users=[],
         )
         return False
     names = ", ".join(f"{person_name(users[user_id])} ({label})" for label, user_id in targets)
-    timeline_add(
+    batch.note(
         incident,
         TimelineEntry.Kind.ESCALATED,
         f"{where}: notifying {names}.",
-        at=now,
-        actor_label="IRP",
-        data={"step": index + 1, "round": run.round, "users": [user_id for _, user_id in targets]},
+        step=index + 1,
+        round=run.round,
+        users=[user_id for _, user_id in targets],
     )
     rules: dict[tuple[int, str], list[Any]] = memo.setdefault("rules", {})
     for label, user_id in targets:
@@ -254,7 +298,7 @@ def _notify_step(run: EscalationRun, step: dict[str, Any], now: datetime, memo: 
             subject_object=incident,
         )
         if problem:
-            timeline_add(incident, TimelineEntry.Kind.NOTIFIED, problem, at=now, actor_label="IRP")
+            batch.note(incident, TimelineEntry.Kind.NOTIFIED, problem)
     return True
 
 
