@@ -247,15 +247,14 @@ def obligation_labels(obligations: list[CommsObligation]) -> str:
 @dataclass
 class _Progress:
     """What a batch of reminders writes once it has paged: timeline entries, and each obligation's
-    new stage and next action (one UPDATE per distinct pair, not one per obligation)."""
+    new stage and next action (one UPDATE for the batch, not one per obligation)."""
 
     entries: list[TimelineEntry] = field(default_factory=list)
-    stages: dict[tuple[str, datetime | None], list[int]] = field(default_factory=lambda: defaultdict(list))
+    obligations: list[CommsObligation] = field(default_factory=list)
 
     def write(self) -> None:
         TimelineEntry.objects.bulk_create(self.entries)
-        for (stage, next_action_at), ids in self.stages.items():
-            CommsObligation.objects.filter(pk__in=ids).update(stage=stage, next_action_at=next_action_at)
+        CommsObligation.objects.bulk_update(self.obligations, ["stage", "next_action_at"])
 
 
 def _fire(obligations: list[CommsObligation], stage: str, now: datetime, progress: _Progress) -> None:
@@ -306,10 +305,6 @@ def _fire(obligations: list[CommsObligation], stage: str, now: datetime, progres
     ]
     # The next stage comes one grace period after this one: reminded at due, IC at due + grace, …
     graces = list(NEXT_STAGE).index(stage) if stage in NEXT_STAGE else None
-    stages = [
-        ((stage, obligation.due_at + obligation.rule.grace * graces if graces is not None else None), obligation.pk)
-        for obligation in obligations
-    ]
     if page and user is not None:
         with transaction.atomic():
             _, problem = deliveries.page_person(
@@ -328,8 +323,10 @@ def _fire(obligations: list[CommsObligation], stage: str, now: datetime, progres
                 )
             )
     progress.entries += entries
-    for key, pk in stages:
-        progress.stages[key].append(pk)
+    for obligation in obligations:
+        obligation.stage = stage
+        obligation.next_action_at = obligation.due_at + obligation.rule.grace * graces if graces is not None else None
+    progress.obligations += obligations
 
 
 def advance_due(now: datetime) -> int:
