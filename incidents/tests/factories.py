@@ -80,3 +80,22 @@ def make_policy(name: str, *steps: dict[str, Any], repeat_count: int = 0) -> Any
         step.teams.set(spec.get("teams", []))
         step.team_managers.set(spec.get("team_managers", []))
     return policy
+
+
+def trigger_over_http(
+    client: Client,
+    integration: Integration,
+    key: str = "checkout-down",
+    *,
+    summary: str = "Checkout is down",
+    severity: str = "critical",
+) -> Incident:
+    """A PagerDuty Events v2 trigger posted to /v2/enqueue as a monitor sends it; the incident it opened."""
+    body = {
+        "routing_key": integration.key,
+        "event_action": "trigger",
+        "dedup_key": key,
+        "payload": {"summary": summary, "source": "lb-1", "severity": severity},
+    }
+    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
+    return Incident.objects.get(dedup_key=key)

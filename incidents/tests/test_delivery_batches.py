@@ -13,8 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from incidents.models import Incident, Integration
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service
+from incidents.models import Incident
+from incidents.tests.factories import make_integration, make_person, make_policy, make_service, trigger_over_http
 from irp_site import engine
 from irp_site.testing.receivers import Answer, HttpReceiver, SmtpReceiver
 from oncall import deliveries
@@ -31,17 +31,6 @@ def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     return batches
 
 
-def trigger(client: Client, integration: Integration, key: str) -> Incident:
-    body = {
-        "routing_key": integration.key,
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": f"Checkout is down ({key})", "source": "prometheus", "severity": "critical"},
-    }
-    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
-    return Incident.objects.get(dedup_key=key)
-
-
 def test_one_batch_with_a_success_a_retry_and_a_permanent_failure(
     client: Client, http: HttpReceiver, smtp: SmtpReceiver, handed_over: list[list[int]], settings: Any
 ) -> None:
@@ -56,7 +45,7 @@ def test_one_batch_with_a_success_a_retry_and_a_permanent_failure(
     http.respond("/hooks/ben", Answer(500), Answer(200))
     http.respond("/slack/cat", HttpReceiver.SLACK_CHANNEL_ARCHIVED)
     service = make_service(escalation_policy=make_policy("All three", {"users": [ann, ben, cat]}))
-    incident = trigger(client, make_integration(service=service, rate_limit_per_minute=10_000), "mixed")
+    incident = trigger_over_http(client, make_integration(service=service, rate_limit_per_minute=10_000), "mixed")
 
     engine.tick()
     assert len(handed_over) == 1
@@ -104,7 +93,7 @@ def test_a_batch_is_skipped_where_it_was_handled_already(
 ) -> None:
     people = [make_person(f"p{n}", methods={"webhook": http.url(f"/hooks/p{n}")}) for n in range(3)]
     service = make_service(escalation_policy=make_policy("Three", {"users": people}))
-    trigger(client, make_integration(service=service, rate_limit_per_minute=10_000), "twice")
+    trigger_over_http(client, make_integration(service=service, rate_limit_per_minute=10_000), "twice")
     engine.tick()
     batch = handed_over[0]
     Delivery.objects.filter(pk=batch[2]).update(status=Delivery.Status.CANCELLED)
@@ -127,9 +116,9 @@ def test_database_work_of_a_batch_does_not_grow_with_its_size(
     people = [make_person(f"q{n}", methods={"webhook": http.url(f"/hooks/q{n}")}) for n in range(8)]
     two = make_service("Two", escalation_policy=make_policy("Two", {"users": people[:2]}))
     eight = make_service("Eight", escalation_policy=make_policy("Eight", {"users": people}))
-    trigger(client, make_integration(service=two, rate_limit_per_minute=10_000), "two")
+    trigger_over_http(client, make_integration(service=two, rate_limit_per_minute=10_000), "two")
     engine.tick()
-    trigger(client, make_integration(service=eight, name="Eight", rate_limit_per_minute=10_000), "eight")
+    trigger_over_http(client, make_integration(service=eight, name="Eight", rate_limit_per_minute=10_000), "eight")
     engine.tick()
     small, large = handed_over
     assert (len(small), len(large)) == (2, 8)
@@ -156,7 +145,7 @@ def test_the_engine_pays_a_few_queries_per_new_incident(
 
     def burst(prefix: str, count: int) -> int:
         for n in range(count):
-            trigger(client, integration, f"{prefix}{n}")
+            trigger_over_http(client, integration, f"{prefix}{n}")
         return _queries(engine.tick)
 
     small, large = burst("a", 2), burst("b", 12)

@@ -14,7 +14,14 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import EscalationRun, Incident, Integration, SeverityLevel
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service, make_team
+from incidents.tests.factories import (
+    make_integration,
+    make_person,
+    make_policy,
+    make_service,
+    make_team,
+    trigger_over_http,
+)
 from irp_site import engine
 from irp_site.testing.receivers import Answer, HttpReceiver, SmtpReceiver
 from oncall import deliveries
@@ -52,14 +59,7 @@ def run_engine_for(seconds: float) -> None:
 def trigger(
     client: Client, integration: Integration, key: str = "checkout-down", severity: str = "critical"
 ) -> Incident:
-    body = {
-        "routing_key": integration.key,
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": "Checkout is down", "source": "prometheus", "severity": severity},
-    }
-    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
-    return Incident.objects.get(dedup_key=key)
+    return trigger_over_http(client, integration, key, severity=severity)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from incidents.models import EscalationRun, Incident, Integration
 from incidents.services.lifecycle import incident_transition
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service
+from incidents.tests.factories import make_integration, make_person, make_policy, make_service, trigger_over_http
 from irp_site import engine
 from irp_site.testing.receivers import Answer, HttpReceiver
 from oncall import deliveries
@@ -63,14 +63,7 @@ def integration(people: dict[str, User]) -> Integration:
 
 
 def trigger(client: Client, integration: Integration, key: str = "checkout-down") -> Incident:
-    body = {
-        "routing_key": integration.key,
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": "Checkout is down", "source": "lb-1", "severity": "critical"},
-    }
-    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
-    return Incident.objects.get(dedup_key=key)
+    return trigger_over_http(client, integration, key)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from incidents.services.responding import ActionRefused, incident_merge
 from incidents.services.roles import role_holders
 from incidents.services.severity import incident_severity_change
 from incidents.signals import severity_changed
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service
+from incidents.tests.factories import make_integration, make_person, make_policy, make_service, trigger_over_http
 from irp_site import engine
 from irp_site.testing.receivers import HttpReceiver
 from oncall import deliveries
@@ -64,14 +64,7 @@ def level(name: str) -> SeverityLevel:
 
 
 def trigger(client: Client, integration: Integration, key: str, severity: str = "critical") -> Incident:
-    body = {
-        "routing_key": integration.key,
-        "event_action": "trigger",
-        "dedup_key": key,
-        "payload": {"summary": f"{key} on lb-1", "source": "lb-1", "severity": severity},
-    }
-    assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
-    return Incident.objects.get(dedup_key=key)
+    return trigger_over_http(client, integration, key, summary=f"{key} on lb-1", severity=severity)
 
 
 def paged(http: HttpReceiver) -> list[str]:
