@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -73,10 +73,14 @@ def _enqueue_on_commit(delivery_ids: list[int]) -> None:
     then carries them, not one task per page)."""
     if not delivery_ids:
         return
-    _written.__dict__.setdefault("ids", []).extend(delivery_ids)
+    pending: list[int] = _written.__dict__.setdefault("ids", [])
+    if pending and not any(entry[1] is _enqueue_written for entry in connection.run_on_commit):
+        # None of our hooks is waiting: these were written by a transaction that rolled back.
+        pending.clear()
+    pending.extend(delivery_ids)
     # One hook per call, not per transaction: a hook made inside a savepoint that is rolled back is
-    # dropped, so each call brings its own, and whichever runs first sends them all. Ids from a
-    # rolled-back transaction may ride along with a later one; deliver() skips rows it cannot claim.
+    # dropped, so each call brings its own, and whichever runs first sends them all. Ids of a
+    # rolled-back savepoint may ride along with the rest; deliver() skips rows it cannot claim.
     transaction.on_commit(_enqueue_written)
 
 
@@ -84,7 +88,7 @@ def _enqueue_written() -> None:
     ids = getattr(_written, "ids", None)
     if ids:
         _written.ids = []
-        enqueue(ids)
+        enqueue(dict.fromkeys(ids))
 
 
 def methods_in_order(user: User, urgency: str) -> list[ContactMethod]:

@@ -132,11 +132,16 @@ def start_due(now: datetime) -> int:
         EscalationRun.objects.filter(incident__in=incidents, ended_at__isnull=True).update(
             next_action_at=None, ended_at=now, end_reason=EscalationRun.End.REPLACED
         )
+        # A burst of incidents usually shares a few policies: snapshot each once a batch.
         snapshots: dict[int, dict[str, Any]] = {}
-        for incident in incidents:
-            policy = incident.service.escalation_policy
-            if policy is not None and policy.pk not in snapshots:
+
+        def snapshot_of(policy: EscalationPolicy | None) -> dict[str, Any]:
+            if policy is None:
+                return {}
+            if policy.pk not in snapshots:
                 snapshots[policy.pk] = policy_snapshot(policy)
+            return snapshots[policy.pk]
+
         runs = EscalationRun.objects.bulk_create(
             EscalationRun(
                 **_run_fields(
@@ -144,9 +149,7 @@ def start_due(now: datetime) -> int:
                     due=incident.pages_at or now,
                     reason="Incident opened",
                     policy=incident.service.escalation_policy,
-                    snapshot=snapshots[incident.service.escalation_policy.pk]
-                    if incident.service.escalation_policy is not None
-                    else {},
+                    snapshot=snapshot_of(incident.service.escalation_policy),
                 )
             )
             for incident in incidents

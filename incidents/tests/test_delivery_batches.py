@@ -3,12 +3,13 @@ each delivery still ends as it would alone, and the database work does not grow 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -102,6 +103,17 @@ def test_a_batch_is_skipped_where_it_was_handled_already(
     # Handed over twice (a re-dispatch): nothing goes out again.
     assert deliveries.deliver_batch(batch) == {"not due or already handled": 3}
     assert sorted(len(http.received(f"/hooks/p{n}")) for n in range(3)) == [0, 1, 1]
+
+
+def test_a_rolled_back_transaction_hands_nothing_over(http: HttpReceiver, handed_over: list[list[int]]) -> None:
+    method = ContactMethod.objects.get(user=make_person("s", methods={"webhook": http.url("/hooks/s")}))
+    with suppress(RuntimeError), transaction.atomic():
+        deliveries.send_test(method)
+        raise RuntimeError("the caller changed its mind")
+
+    kept = deliveries.send_test(method)
+
+    assert handed_over == [[kept.pk]]
 
 
 def _queries(function: Any, *args: Any) -> int:
