@@ -106,6 +106,16 @@ def http() -> Iterator[HttpReceiver]:
 
 
 @pytest.fixture
+def status_cache_cleared() -> Iterator[None]:
+    """The status page's cached answers and version, forgotten before and after the test."""
+    from incidents.tests.status_builders import fresh_status_cache
+
+    fresh_status_cache()
+    yield
+    fresh_status_cache()
+
+
+@pytest.fixture
 def smtp(settings: Any) -> Iterator[SmtpReceiver]:
     """A real SMTP server on loopback, and Django's mail pointed at it."""
     with SmtpReceiver() as receiver:

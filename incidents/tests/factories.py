@@ -99,3 +99,12 @@ def trigger_over_http(
     }
     assert client.post("/v2/enqueue", body, content_type="application/json").status_code == 202
     return Incident.objects.get(dedup_key=key)
+
+
+def paged(http: Any) -> list[str]:
+    """Who an HttpReceiver was paged for, by their /hooks/<name> path, in order of arrival."""
+    return [received.path.removeprefix("/hooks/") for received in http.received()]
+
+
+def timeline_messages(incident: Incident, kind: str) -> list[str]:
+    return list(incident.timeline.filter(kind=kind).order_by("at", "pk").values_list("message", flat=True))

@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 
 from incidents.models import EscalationRun, Incident, Integration
 from incidents.services.lifecycle import incident_transition
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service, trigger_over_http
+from incidents.tests.factories import make_integration, make_person, make_policy, make_service, paged, trigger_over_http
+from incidents.tests.factories import timeline_messages as messages
 from irp_site import engine
 from irp_site.testing.receivers import Answer, HttpReceiver
 from oncall import deliveries
@@ -73,14 +74,6 @@ def paging(client: Client, integration: Integration, tick: Callable[..., None], 
     tick()
     http.wait_for(1, "/hooks/alice")
     return incident
-
-
-def paged(http: HttpReceiver) -> list[str]:
-    return [received.path.removeprefix("/hooks/") for received in http.received()]
-
-
-def messages(incident: Incident, kind: str) -> list[str]:
-    return list(incident.timeline.filter(kind=kind).order_by("at", "pk").values_list("message", flat=True))
 
 
 # --- REST ----------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from incidents.services.responding import ActionRefused, incident_merge
 from incidents.services.roles import role_holders
 from incidents.services.severity import incident_severity_change
 from incidents.signals import severity_changed
-from incidents.tests.factories import make_integration, make_person, make_policy, make_service, trigger_over_http
+from incidents.tests.factories import make_integration, make_person, make_policy, make_service, paged, trigger_over_http
+from incidents.tests.factories import timeline_messages as messages
 from irp_site import engine
 from irp_site.testing.receivers import HttpReceiver
 from oncall import deliveries
@@ -65,14 +66,6 @@ def level(name: str) -> SeverityLevel:
 
 def trigger(client: Client, integration: Integration, key: str, severity: str = "critical") -> Incident:
     return trigger_over_http(client, integration, key, summary=f"{key} on lb-1", severity=severity)
-
-
-def paged(http: HttpReceiver) -> list[str]:
-    return [received.path.removeprefix("/hooks/") for received in http.received()]
-
-
-def messages(incident: Incident, kind: str) -> list[str]:
-    return list(incident.timeline.filter(kind=kind).order_by("at", "pk").values_list("message", flat=True))
 
 
 # --- Severity ------------------------------------------------------------------------------------

@@ -5,9 +5,7 @@ deadlock, a duplicate or a 500."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -25,6 +23,7 @@ from incidents.services.roles import role_assign, role_holders
 from incidents.services.severity import incident_severity_change
 from incidents.services.timeline import timeline_add
 from incidents.tests.factories import make_person, make_policy, make_service
+from irp_site.testing.concurrency import at_once
 from oncall import deliveries
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("migrated_data")]
@@ -47,29 +46,6 @@ def declare(severity: str = "P3", title: str = "Checkout is slow") -> Incident:
     policy = make_policy(f"On-call {Incident.objects.count()}", {"users": [alice]}, {"users": [alice]})
     service = make_service(f"Service {Incident.objects.count()}", escalation_policy=policy)
     return incident_declare(service=service, severity=level(severity), title=title, started_at=None, actor=None)
-
-
-def at_once(*actions: Callable[[], Any]) -> list[Any]:
-    """Run each action in its own thread and connection, started together; returns each one's
-    result or the exception it raised."""
-    start = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = actions[index]()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def wait_until_a_session_waits_for_a_lock() -> None:

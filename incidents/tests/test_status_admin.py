@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,18 +14,11 @@ from incidents.demo import seed_demo_organisation
 from incidents.models.status import Component, ScheduledMaintenance, StatusPage
 from incidents.services.statuspage import public_incident_publish
 from incidents.status_demo import seed_status_page
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident
+from incidents.tests.status_builders import make_component, make_incident
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 LOGO = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
 
 
 @pytest.mark.parametrize(

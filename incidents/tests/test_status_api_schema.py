@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,9 @@ from incidents.services.statuspage import (
     public_incident_update,
 )
 from incidents.status_json import KINDS
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_group, make_incident
+from incidents.tests.status_builders import make_component, make_group, make_incident
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "statuspage-v2.json").read_text())
 
@@ -32,13 +31,6 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(
         {**SCHEMA, "$ref": "#/endpoints/" + kind.replace("/", "~1")}, format_checker=FormatChecker()
     )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,17 +12,10 @@ from incidents.models import SeverityLevel
 from incidents.models.status import PublicIncident
 from incidents.services.comms import comms_schedule
 from incidents.status_tasks import uptime_bars_compute
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_group, make_incident
+from incidents.tests.status_builders import make_component, make_group, make_incident
 from irp_site.groups import RESPONDERS
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migrated_data")]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migrated_data", "status_cache_cleared")]
 
 
 @pytest.fixture

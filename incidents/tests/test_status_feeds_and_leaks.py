@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import feedparser
@@ -20,17 +20,10 @@ from incidents.services.statuspage import public_incident_publish, public_incide
 from incidents.services.timeline import timeline_add
 from incidents.status_json import KINDS
 from incidents.tests.factories import make_integration
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident, run_queued_jobs
+from incidents.tests.status_builders import make_component, make_incident, run_queued_jobs
 from irp_site.groups import RESPONDERS
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 
 def test_the_feeds_parse_and_their_entries_match_the_published_incidents(client: Client, responder: User) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,17 +21,10 @@ from incidents.services.statuspage import (
     public_incident_update,
 )
 from incidents.status_tasks import BAR_DAYS, uptime_bars_claim
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident, run_queued_jobs
+from incidents.tests.status_builders import make_component, make_incident, run_queued_jobs
 from irp_site import auditor, engine
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 
 def test_maintenance_opens_a_window_that_holds_paging_for_the_components_services(responder: User) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,17 +20,10 @@ from incidents.services.statuspage import (
     public_incident_update,
     status_config_changed,
 )
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_group, make_incident
+from incidents.tests.status_builders import make_component, make_group, make_incident
 from oncall.models import Profile
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 
 def publish_form(incident_component: Component, **fields: str) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from conftest import skip_or_fail
 from incidents.models.status import Component
 from incidents.services.statuspage import public_incident_publish, public_incident_update
 from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident
+from irp_site.testing.concurrency import at_once
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -29,27 +29,6 @@ def _postgres_only() -> Iterator[None]:
     fresh_status_cache()
     yield
     fresh_status_cache()
-
-
-def at_once(*actions: Callable[[], Any]) -> list[Any]:
-    start = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = actions[index]()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.parametrize("round_", range(3))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, timedelta
 
 import pytest
@@ -12,16 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from incidents.models.status import Component, PublicIncident, ScheduledMaintenance
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident
+from incidents.tests.status_builders import make_component, make_incident
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 
 def test_a_plan_owner_sets_up_components_and_the_page_shows_them_at_once(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -16,17 +16,10 @@ from django.utils import timezone
 from incidents.models.status import Subscriber
 from incidents.services.statuspage import public_incident_publish, public_incident_update
 from incidents.services.subscribers import SIGNUPS_PER_WINDOW
-from incidents.tests.status_builders import fresh_status_cache, make_component, make_incident, run_queued_jobs
+from incidents.tests.status_builders import make_component, make_incident, run_queued_jobs
 from irp_site.testing.receivers import SmtpReceiver
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    fresh_status_cache()
-    yield
-    fresh_status_cache()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("status_cache_cleared")]
 
 
 def text_of(message: EmailMessage) -> str:

@@ -21,6 +21,7 @@ from incidents.services.lifecycle import TransitionNotAllowed, incident_transiti
 from incidents.services.responding import ActionRefused
 from incidents.services.roles import role_assign, role_release
 from incidents.services.severity import incident_severity_change
+from incidents.services.timeline import person_name
 from incidents.views.access import HtmxHttpRequest, incident_for_responder
 from incidents.views.incident import timeline_context
 from irp_site.decorators import irp_member_required
@@ -134,7 +135,7 @@ def incident_severity(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_role_assign(request: HttpRequest, pk: int) -> HttpResponse:
     def assign(incident: Incident, user: User, data: dict[str, Any]) -> str:
         role_assign(incident, data["role"], data["user"], actor=user)
-        return f"{data['user'].get_full_name() or data['user'].get_username()} is {data['role'].name}."
+        return f"{person_name(data['user'])} is {data['role'].name}."
 
     return _act(request, pk, workspace_forms.RoleAssignForm, assign)
 
